@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Pcme.Cli.Commands;
+using Pcme.Runtime;
+
+namespace Pcme.Cli;
+
+/// <summary>Entry point of the <c>pcme</c> command.</summary>
+public static class Program
+{
+    /// <summary>Builds the command tree (also used by tests).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("pcme — probabilistic cross-modal embeddings (PCME, PCME++) on TorchSharp.");
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
+    }
+
+    /// <summary>Runs the command line; returns the process exit code.</summary>
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return BuildRoot().Parse(args).Invoke();
+        }
+        catch (TorchRuntimeException e)
+        {
+            Console.Error.WriteLine("pcme: " + e.Message);
+            return ExitCodes.RuntimeUnavailable;
+        }
+        catch (UserInputException e)
+        {
+            Console.Error.WriteLine("pcme: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+    }
+}
+
+/// <summary>Process exit codes of <c>pcme</c>.</summary>
+public static class ExitCodes
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+    /// <summary>Bad input: a path, option, config key or file the user gave.</summary>
+    public const int BadInput = 2;
+    /// <summary>The native runtime (libtorch) cannot work on this machine.</summary>
+    public const int RuntimeUnavailable = 3;
+}
+
+/// <summary>A user mistake; the message names the input and the fix.</summary>
+public sealed class UserInputException(string message) : Exception(message);

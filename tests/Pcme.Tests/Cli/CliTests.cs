@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Pcme.Cli;
+using Pcme.Cli.Commands;
+using Pcme.Runtime;
+
+namespace Pcme.Tests.Cli;
+
+[Collection("torch-global")]
+public class CliTests
+{
+    [Fact]
+    public void Help_lists_the_commands()
+    {
+        var output = new StringWriter();
+        var root = Program.BuildRoot();
+        int code = root.Parse(["--help"]).Invoke(new System.CommandLine.InvocationConfiguration { Output = output });
+        Assert.Equal(0, code);
+        string text = output.ToString();
+        Assert.Contains("demo", text);
+        Assert.Contains("doctor", text);
+    }
+
+    [Fact]
+    public void Doctor_reports_the_runtime_and_the_fix_state()
+    {
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, DoctorCommand.Run(asJson: true, output));
+        using var doc = JsonDocument.Parse(output.ToString());
+        var r = doc.RootElement;
+        Assert.Equal("0.107.0", r.GetProperty("torchSharpVersion").GetString());
+        Assert.StartsWith("2.10", r.GetProperty("libtorchVersion").GetString());
+        Assert.Equal("cpu", r.GetProperty("backend").GetString());
+        Assert.True(r.GetProperty("threads").GetInt32() >= 1);
+        var native = r.GetProperty("native");
+        Assert.Equal(TorchRuntime.Status.FixActive, native.GetProperty("fixActive").GetBoolean());
+        Assert.Equal(TorchRuntime.Status.LoadedLibrary, native.GetProperty("loadedLibrary").GetString());
+    }
+
+    [Fact]
+    public void Doctor_table_says_whether_the_fix_is_active()
+    {
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, DoctorCommand.Run(asJson: false, output));
+        string text = output.ToString();
+        Assert.Contains(TorchRuntime.Status.FixActive ? "ACTIVE" : "not needed", text);
+        Assert.Contains("0.107.0", text);
+    }
+
+    [Fact]
+    public void Tiny_training_in_the_demo_reduces_the_loss_and_is_deterministic()
+    {
+        var a = DemoCommand.TinyTraining(torch_cpu, seed: 4, steps: 15);
+        var b = DemoCommand.TinyTraining(torch_cpu, seed: 4, steps: 15);
+        Assert.True(a[^1] < 0.5 * a[0], $"loss {a[0]} -> {a[^1]}");
+        Assert.Equal(a, b);
+    }
+
+    static TorchSharp.torch.Device torch_cpu => TorchSharp.torch.CPU;
+}
