@@ -86,7 +86,7 @@ public static class TorchRuntime
         var missing = new List<string>();
         bool fixNeeded = false, fixActive = false;
 
-        if (OperatingSystem.IsLinux() && mode != "off")
+        if (OperatingSystem.IsLinux())
         {
             try
             {
@@ -98,7 +98,7 @@ public static class TorchRuntime
                     var missingNeeds = libstdcxx is null ? [] : lib.MissingFrom("libstdc++.so.6", ElfVersionTable.Read(libstdcxx));
                     missing.AddRange(missingNeeds.Select(v => $"{v.Name} ({string.Join(", ", v.Symbols)})"));
                     fixNeeded = missingNeeds.Count > 0;
-                    if (fixNeeded || mode == "force")
+                    if ((fixNeeded && mode != "off") || mode == "force")
                     {
                         var blocking = missingNeeds.Where(v => v.Symbols.Any(s => !NeverCalledSymbols.Contains(s))).ToArray();
                         if (blocking.Length > 0)
@@ -134,10 +134,25 @@ public static class TorchRuntime
         }
         catch (Exception e)
         {
-            return Fail("libtorch could not be loaded: " + FirstLine(e) +
-                        " Check that the app references TorchSharp-cpu (or TorchSharp-cuda-linux with -p:TorchBackend=cuda), " +
-                        "run `pcme doctor` for details, or set PCME_NATIVE_FIX=force if your libstdc++ is older than GCC 13's.",
-                        original, libstdcxx, missing);
+            string why = FirstLine(e);
+            // TorchSharp's own message blames a missing package reference even when the file is
+            // there but the dynamic linker refused it; ask the linker directly for the real reason.
+            if (original is not null && !fixActive)
+            {
+                try { NativeLibrary.Load(original); }
+                catch (DllNotFoundException dl)
+                {
+                    // The linker's own words (dlerror) are the message's last line.
+                    string last = dl.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
+                    why = $"{original} does not load: {last.TrimEnd('.')}.";
+                }
+            }
+            string advice = fixNeeded && mode == "off"
+                ? $" The kit's libstdc++ fix is switched off ({FixVariable}=off); unset it so the kit loads its fixed copy."
+                : original is null
+                    ? " No libLibTorchSharp.so was found: reference TorchSharp-cpu (or TorchSharp-cuda-linux with -p:TorchBackend=cuda) from the app."
+                    : $" Run `pcme doctor` for details; if your libstdc++ is older than GCC 13's, try {FixVariable}=force.";
+            return Fail("libtorch could not be loaded: " + why + advice, original, libstdcxx, missing);
         }
 
         loaded ??= LoadedPathOf("libLibTorchSharp") ?? original;
