@@ -61,13 +61,13 @@ public sealed class SoftContrastiveLoss : nn.Module
     /// <summary>The settings.</summary>
     public PcmeLossOptions Options { get; }
 
-    /// <summary>Creates the loss with a and b on <paramref name="device"/>.</summary>
-    public SoftContrastiveLoss(PcmeLossOptions? options = null, Device? device = null) : base(nameof(SoftContrastiveLoss))
+    /// <summary>Creates the loss with a and b on <paramref name="device"/> in <paramref name="dtype"/> (float32 by default).</summary>
+    public SoftContrastiveLoss(PcmeLossOptions? options = null, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(SoftContrastiveLoss))
     {
         Options = options ?? new PcmeLossOptions();
         if (Options.Samples < 1) throw new ArgumentOutOfRangeException(nameof(options), "Samples must be at least 1.");
-        negative_scale = new Parameter(full(1, Options.InitNegativeScale, device: device));
-        shift = new Parameter(full(1, Options.InitShift, device: device));
+        negative_scale = new Parameter(full(1, Options.InitNegativeScale, dtype: dtype, device: device));
+        shift = new Parameter(full(1, Options.InitShift, dtype: dtype, device: device));
         RegisterComponents();
     }
 
@@ -75,11 +75,11 @@ public sealed class SoftContrastiveLoss : nn.Module
     /// The loss configured so that <see cref="PairReduction.OfficialSum"/> reproduces naver-ai/pcme's
     /// MCSoftContrastiveLoss for its (init_negative_scale, init_shift): a = 2 a_off, b = 2 b_off.
     /// </summary>
-    public static SoftContrastiveLoss FromOfficial(double officialNegativeScale, double officialShift, PcmeLossOptions? options = null, Device? device = null) =>
+    public static SoftContrastiveLoss FromOfficial(double officialNegativeScale, double officialShift, PcmeLossOptions? options = null, Device? device = null, ScalarType dtype = ScalarType.Float32) =>
         new((options ?? new PcmeLossOptions()) with
         {
             InitNegativeScale = 2 * officialNegativeScale, InitShift = 2 * officialShift, Reduction = PairReduction.OfficialSum,
-        }, device);
+        }, device, dtype);
 
     /// <summary>Per-pair NLL [B_a, B_b] for samples <paramref name="za"/> [B_a, J, D], <paramref name="zb"/> [B_b, K, D].</summary>
     public Tensor PairNll(Tensor za, Tensor zb, Tensor match)
