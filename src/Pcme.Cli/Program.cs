@@ -12,6 +12,7 @@ public static class Program
     {
         var root = new RootCommand("pcme — probabilistic cross-modal embeddings (PCME, PCME++) on TorchSharp.");
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
@@ -21,7 +22,8 @@ public static class Program
     {
         try
         {
-            return BuildRoot().Parse(args).Invoke();
+            // Exceptions reach the handlers below: one clear line, no stack trace.
+            return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (TorchRuntimeException e)
         {

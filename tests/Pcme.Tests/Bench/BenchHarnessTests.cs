@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using Pcme.Cli;
+using Pcme.Cli.Bench;
+using Pcme.Cli.Commands;
+
+namespace Pcme.Tests.Bench;
+
+[Collection("torch-global")]
+public class BenchHarnessTests
+{
+    [Fact]
+    public void Every_scenario_runs_at_a_tiny_size_and_prints_one_complete_json_line()
+    {
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, BenchCommand.Run("all", threads: null, tiny: true, quiet: true, output));
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(BenchCommand.Scenarios.Count, lines.Length);
+        foreach (var line in lines)
+        {
+            var r = JsonNode.Parse(line)!.AsObject();
+            foreach (var key in new[] { "scenario", "threads", "torchsharp", "libtorch", "cpu" }) Assert.True(r.ContainsKey(key), $"{key} missing in {line}");
+            Assert.True((int)r["threads"]! >= 1);
+        }
+        var loss = JsonNode.Parse(lines.Single(l => l.Contains("\"scenario\":\"loss\"")))!;
+        Assert.True((double)loss["max_rel_diff_loss"]! < 1e-5, loss.ToJsonString());
+        Assert.True((double)loss["max_rel_diff_grad"]! < 1e-5, loss.ToJsonString());
+        Assert.True((double)loss["ours"]!["median_ms"]! > 0);
+        Assert.Equal(2, (int)loss["ours"]!["runs"]!);
+    }
+
+    [Fact]
+    public void Unknown_scenario_and_bad_thread_count_are_user_errors()
+    {
+        Assert.Throws<UserInputException>(() => BenchCommand.Run("nope", null, true, true, TextWriter.Null));
+        Assert.Throws<UserInputException>(() => BenchCommand.Run("loss", 0, true, true, TextWriter.Null));
+    }
+
+    [Fact]
+    public void Harness_reports_median_and_spread_of_the_timed_runs()
+    {
+        int calls = 0;
+        var stats = BenchHarness.Measure(() => { calls++; Thread.Sleep(calls == 3 ? 30 : 2); }, warmup: 1, repeats: 3);
+        Assert.Equal(4, calls);
+        Assert.Equal(3, stats.Runs);
+        Assert.True(stats.MaxMs >= 30 && stats.MinMs < 30, $"{stats}");
+        Assert.True(stats.MedianMs < stats.MaxMs);
+    }
+
+    [Fact]
+    public void Peak_memory_sees_a_large_allocation()
+    {
+        long? before = PeakMemory.Reset();
+        if (before is null) return; // not Linux
+        var block = new byte[256 << 20];
+        Array.Fill(block, (byte)1);
+        long? peak = PeakMemory.HighWaterMark();
+        Assert.True(peak - before >= 200L << 20, $"peak {peak} - start {before}");
+        GC.KeepAlive(block);
+    }
+}
