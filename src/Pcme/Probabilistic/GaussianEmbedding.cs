@@ -29,7 +29,7 @@ public sealed record GaussianEmbedding(Tensor Mean, Tensor LogVariance)
     {
         if (Mean.dim() != 2 || !Mean.shape.SequenceEqual(LogVariance.shape))
             throw new ArgumentException($"GaussianEmbedding needs mean and log-variance of one shape [N, D]; got [{string.Join(", ", Mean.shape)}] and [{string.Join(", ", LogVariance.shape)}].");
-        if (Mean.device != LogVariance.device || Mean.dtype != LogVariance.dtype)
+        if (Mean.device_type != LogVariance.device_type || Mean.device_index != LogVariance.device_index || Mean.dtype != LogVariance.dtype)
             throw new ArgumentException($"GaussianEmbedding mean and log-variance must share device and dtype ({Mean.device}/{Mean.dtype} vs {LogVariance.device}/{LogVariance.dtype}).");
         return this;
     }
