@@ -30,6 +30,18 @@ public static class MatchMatrix
             throw new ArgumentException($"The match matrix must be [{rows}, {cols}] (rows: first modality, columns: second); got [{string.Join(", ", match.shape)}].");
         return match.dtype == ScalarType.Bool ? match : match.ne(0);
     }
+
+    /// <summary>
+    /// <see cref="Check"/> for a given matrix; when <paramref name="match"/> is null, the diagonal
+    /// (the official codes' default), which needs <paramref name="rows"/> == <paramref name="cols"/>.
+    /// </summary>
+    internal static Tensor CheckOrDiagonal(Tensor? match, long rows, long cols, Device device)
+    {
+        if (match is not null) return Check(match, rows, cols);
+        if (rows != cols)
+            throw new ArgumentException($"Without a match matrix the positives are the diagonal, which needs as many rows as columns; got {rows} x {cols}.");
+        return Diagonal(rows, device);
+    }
 }
 
 /// <summary>How per-pair losses are combined.</summary>

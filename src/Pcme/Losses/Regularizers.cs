@@ -16,6 +16,15 @@ public static class Regularizers
         e.LogVariance.add(1).sub(e.Mean.pow(2)).sub(e.LogVariance.exp()).sum().mul(-0.5);
 
     /// <summary>
+    /// KL(N(mu, diag e^h) || N(0, I)) averaged over items and dimensions instead of summed:
+    /// -1/2 mean(1 + h - mu^2 - e^h), the reduction PCME++ (Chun, ICLR 2024) uses for its VIB term.
+    /// Equals <see cref="KlToStandardNormal"/> / (N * D).
+    /// </summary>
+    /// <remarks>The official PCME++ code drops the term (returns 0) when it exceeds 10000; this does not.</remarks>
+    public static Tensor KlToStandardNormalMean(GaussianEmbedding e) =>
+        e.LogVariance.add(1).sub(e.Mean.pow(2)).sub(e.LogVariance.exp()).mean().mul(-0.5);
+
+    /// <summary>
     /// Uniformity (Wang &amp; Isola 2020): log mean_{x != y} exp(-t ||x - y||^2) over the rows of
     /// <paramref name="points"/> [N, D] (N >= 2), all pairs from one GEMM, in log space.
     /// The official code subsamples 128 points; this uses all of them.

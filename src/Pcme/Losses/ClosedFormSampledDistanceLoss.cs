@@ -1,0 +1,142 @@
+using Pcme.Probabilistic;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pcme.Losses;
+
+/// <summary>Settings of the PCME++ objective. Defaults mirror the official naver-ai/pcmepp <c>ClosedFormSampledDistanceLoss</c>.</summary>
+public sealed record PcmeppLossOptions
+{
+    /// <summary>Initial a in logit = -a CSD + b (official <c>init_negative_scale</c>: 5).</summary>
+    public double InitNegativeScale { get; init; } = 5;
+    /// <summary>Initial b in logit = -a CSD + b (official <c>init_shift</c>: 5).</summary>
+    public double InitShift { get; init; } = 5;
+    /// <summary>
+    /// Weight of the VIB term (official <c>vib_beta</c>, default 0): KL to N(0, I) averaged over
+    /// elements per modality (<see cref="Regularizers.KlToStandardNormalMean"/>), image + caption.
+    /// </summary>
+    public double KlWeight { get; init; }
+    /// <summary>Weight alpha of the pseudo-positive (smoothed) losses (official <c>smoothness_alpha</c>, default 0 = off).</summary>
+    public double PseudoPositiveWeight { get; init; }
+}
+
+/// <summary>
+/// The PCME++ objective for a batch. Every tensor except the count is part of the autograd graph;
+/// <see cref="Loss"/> is what to call backward on.
+/// </summary>
+/// <param name="Loss">MatchLoss + KlWeight * Kl + PseudoPositiveWeight * PseudoPositiveLoss.</param>
+/// <param name="MatchLoss">2 x the binary cross-entropy against the match matrix, averaged over the B_a x B_b pairs
+/// (official: i2t == t2i, counted once and doubled).</param>
+/// <param name="Kl">KL to N(0, I), mean over elements, summed over the two modalities (computed even when its weight is 0).</param>
+/// <param name="PseudoPositiveCount">Negative pairs turned into targets, i2t plus t2i (0 when the weight is 0).</param>
+/// <param name="Logits">-a CSD + b, shape [B_a, B_b].</param>
+/// <param name="Csd">Closed-form sampled distances, shape [B_a, B_b].</param>
+/// <param name="PseudoPositiveLoss">BCE_i2t + BCE_t2i against the match matrix with pseudo-positives added
+/// (each a mean over pairs); null when the weight is 0.</param>
+public sealed record PcmeppLossOutput(Tensor Loss, Tensor MatchLoss, Tensor Kl, long PseudoPositiveCount, Tensor Logits, Tensor Csd, Tensor? PseudoPositiveLoss);
+
+/// <summary>
+/// PCME++ (Chun, ICLR 2024, Eq. 1-2; shared/DESIGN.md §1): the closed-form sampled distance
+/// CSD(i, j) = E ||z_i - z_j||^2 = ||mu_i - mu_j||^2 + sum_d (e^{h_i,d} + e^{h_j,d}), the logit
+/// -a CSD + b with learnable a (<c>negative_scale</c>) and b (<c>shift</c>), named like the official
+/// state-dict keys, and binary cross-entropy against the match matrix. No sampling.
+/// <para>All B_a x B_b distances come from one GEMM (||mu_i||^2 + ||mu_j||^2 - 2 mu_i.mu_j, clamped at 0)
+/// plus broadcast sums of the variances; nothing of size B_a x B_b x D is built.</para>
+/// <para>The official <c>std</c> tensors of PCME++ already hold h = log sigma^2 (its CSD uses
+/// exp(std) as the variance), so they go into <see cref="GaussianEmbedding"/> unchanged.</para>
+/// </summary>
+public sealed class ClosedFormSampledDistanceLoss : nn.Module
+{
+    /// <summary>a in logit = -a CSD + b.</summary>
+    public readonly Parameter negative_scale;
+    /// <summary>b in logit = -a CSD + b.</summary>
+    public readonly Parameter shift;
+
+    /// <summary>The settings.</summary>
+    public PcmeppLossOptions Options { get; }
+
+    /// <summary>Creates the loss with a and b on <paramref name="device"/>.</summary>
+    public ClosedFormSampledDistanceLoss(PcmeppLossOptions? options = null, Device? device = null) : base(nameof(ClosedFormSampledDistanceLoss))
+    {
+        Options = options ?? new PcmeppLossOptions();
+        negative_scale = new Parameter(full(1, Options.InitNegativeScale, device: device));
+        shift = new Parameter(full(1, Options.InitShift, device: device));
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// CSD(i, j) = ||mu_i - mu_j||^2 + sum_d (e^{h_i,d} + e^{h_j,d}) for every pair, shape [B_a, B_b]
+    /// (PCME++ Eq. 1): the expected squared distance between a sample of each Gaussian.
+    /// </summary>
+    public static Tensor Distance(GaussianEmbedding a, GaussianEmbedding b)
+    {
+        a.Validate(); b.Validate();
+        if (a.Dimension != b.Dimension)
+            throw new ArgumentException($"Both embedding sets need one dimension D; got {a.Dimension} and {b.Dimension}.");
+        var means = SampleDistances.Squared(a.MeanAsSamples(), b.MeanAsSamples()).view(a.Count, b.Count);
+        var variances = a.Variance.sum(1, keepdim: true).add(b.Variance.sum(1).unsqueeze(0));
+        return means.add(variances);
+    }
+
+    /// <summary>Logits -a CSD + b for distances <paramref name="csd"/> (any shape).</summary>
+    public Tensor Logits(Tensor csd) => csd.mul(negative_scale.neg()).add(shift);
+
+    /// <summary>
+    /// Pseudo-positives of the rows (i2t direction; pass transposes for t2i): the non-positive pairs
+    /// whose logit is at least the smallest positive logit of their row. With one positive per row this
+    /// is the official rule (logit >= the row's positive logit); rows without a positive get none.
+    /// Computed without gradient; bool, shape of <paramref name="logits"/> [R, C].
+    /// </summary>
+    /// <param name="logits">Pair logits [R, C].</param>
+    /// <param name="match">Positives [R, C] (bool or 0/1).</param>
+    public static Tensor PseudoPositives(Tensor logits, Tensor match)
+    {
+        var m = MatchMatrix.Check(match, logits.shape[0], logits.shape[1]);
+        using var _ = no_grad();
+        var threshold = logits.detach().masked_fill(m.logical_not(), double.PositiveInfinity).amin([1], keepdim: true);
+        var hasPositive = m.any(1, keepdim: true);
+        return logits.detach().ge(threshold).logical_and(hasPositive).logical_and(m.logical_not());
+    }
+
+    /// <summary>
+    /// Mean binary cross-entropy with logits for 0/1 targets, -[y log s(x) + (1 - y) log s(-x)] =
+    /// -log s(+/-x), one stable log-sigmoid of the sign-flipped logit: accurate and finite for any logit
+    /// size, on both the right and the wrong side (no cancellation of large terms).
+    /// </summary>
+    /// <param name="logits">x, any shape.</param>
+    /// <param name="targets">y, bool, same shape.</param>
+    public static Tensor BinaryCrossEntropy(Tensor logits, Tensor targets) =>
+        nn.functional.logsigmoid(where(targets, logits, logits.neg())).neg().mean();
+
+    /// <summary>
+    /// The PCME++ objective for images x captions (official <c>forward</c>):
+    /// 2 BCE(logits, match) + KlWeight (KL_img + KL_cap) + alpha (BCE_i2t~ + BCE_t2i~), where ~ marks
+    /// the match matrix with the pseudo-positives of rows (i2t) or columns (t2i) added.
+    /// </summary>
+    /// <param name="image">B_a image embeddings (mu, h).</param>
+    /// <param name="caption">B_b caption embeddings (mu, h).</param>
+    /// <param name="match">[B_a, B_b] positives (bool or 0/1); null = the diagonal (needs B_a == B_b).</param>
+    public PcmeppLossOutput Forward(GaussianEmbedding image, GaussianEmbedding caption, Tensor? match = null)
+    {
+        var csd = Distance(image, caption);
+        var m = MatchMatrix.CheckOrDiagonal(match, image.Count, caption.Count, image.Device);
+        var logits = Logits(csd);
+        // i2t and t2i are the same sum over pairs: the official code computes it once and doubles it.
+        var matchLoss = BinaryCrossEntropy(logits, m).mul(2);
+        var kl = Regularizers.KlToStandardNormalMean(image).add(Regularizers.KlToStandardNormalMean(caption));
+        // Skip a zero-weighted KL so that an overflowing e^h cannot turn the loss into 0 * inf = NaN.
+        var loss = Options.KlWeight == 0 ? matchLoss : matchLoss.add(kl.mul(Options.KlWeight));
+        Tensor? pseudoLoss = null;
+        long pseudoCount = 0;
+        if (Options.PseudoPositiveWeight != 0)
+        {
+            var rows = PseudoPositives(logits, m);                 // i2t: per image, over captions
+            var columns = PseudoPositives(logits.t(), m.t()).t();  // t2i: per caption, over images
+            pseudoLoss = BinaryCrossEntropy(logits, m.logical_or(rows)).add(BinaryCrossEntropy(logits, m.logical_or(columns)));
+            pseudoCount = rows.sum().add(columns.sum()).item<long>();
+            loss = loss.add(pseudoLoss.mul(Options.PseudoPositiveWeight));
+        }
+        return new PcmeppLossOutput(loss, matchLoss, kl, pseudoCount, logits, csd, pseudoLoss);
+    }
+}
