@@ -1,0 +1,96 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pcme.Modules;
+
+/// <summary>A CNN that maps images [B, 3, H, W] to a feature grid [B, C, h, w] (before global pooling).</summary>
+public abstract class GridBackbone(string name) : nn.Module<Tensor, Tensor>(name)
+{
+    /// <summary>C, the grid's channel count.</summary>
+    public abstract long Channels { get; }
+    /// <summary>A short name for reports and caches ("resnet18", "small").</summary>
+    public abstract string Kind { get; }
+}
+
+/// <summary>
+/// TorchVision ResNet-18/50/152 up to <c>layer4</c> (the 7 x 7 grid at 224 px), without avgpool and fc.
+/// Children keep torchvision's names (conv1, bn1, layer1..layer4) so state dicts map 1:1.
+/// </summary>
+public sealed class ResNetGrid : GridBackbone
+{
+    readonly nn.Module<Tensor, Tensor>[] stages;
+    readonly long channels;
+    readonly string kind;
+
+    /// <summary>ResNet depths this class builds.</summary>
+    public static readonly IReadOnlyList<string> Kinds = ["resnet18", "resnet50", "resnet152"];
+
+    /// <summary>Builds an untrained ResNet of <paramref name="kind"/> (weights come from <see cref="WeightLoader"/>).</summary>
+    public ResNetGrid(string kind) : base(nameof(ResNetGrid))
+    {
+        this.kind = kind;
+        var resnet = kind switch
+        {
+            "resnet18" => torchvision.models.resnet18(),
+            "resnet50" => torchvision.models.resnet50(),
+            "resnet152" => torchvision.models.resnet152(),
+            _ => throw new ArgumentException($"Unknown ResNet '{kind}'. Use one of: {string.Join(", ", Kinds)}."),
+        };
+        channels = kind == "resnet18" ? 512 : 2048;
+        string[] keep = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"];
+        var children = resnet.named_children().ToDictionary(c => c.name, c => c.module);
+        stages = keep.Select(n => (nn.Module<Tensor, Tensor>)children[n]).ToArray();
+        for (int i = 0; i < keep.Length; i++) register_module(keep[i], stages[i]);
+    }
+
+    /// <inheritdoc />
+    public override long Channels => channels;
+    /// <inheritdoc />
+    public override string Kind => kind;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor images)
+    {
+        var x = images;
+        foreach (var s in stages) x = s.forward(x);
+        return x;
+    }
+}
+
+/// <summary>
+/// A small CNN for CPU work on small images (64 x 64 -> 8 x 8 grid, 128 channels): four
+/// conv-BN-ReLU blocks, three of them stride 2.
+/// </summary>
+public sealed class SmallCnn : GridBackbone
+{
+    /// <summary>The layers.</summary>
+    public readonly Sequential features;
+    readonly long channels;
+
+    /// <summary>Creates the network with <paramref name="width"/> channels in the first block.</summary>
+    public SmallCnn(long width = 32) : base(nameof(SmallCnn))
+    {
+        channels = width * 4;
+        static (string, nn.Module<Tensor, Tensor>)[] Block(int i, long cin, long cout, long stride) =>
+        [
+            ($"conv{i}", nn.Conv2d(cin, cout, 3, stride: stride, padding: 1, bias: false)),
+            ($"bn{i}", nn.BatchNorm2d(cout)),
+            ($"relu{i}", nn.ReLU()),
+        ];
+        features = nn.Sequential(Block(1, 3, width, 2).Concat(Block(2, width, width * 2, 2)).Concat(Block(3, width * 2, width * 4, 2))
+            .Concat(Block(4, width * 4, width * 4, 1)).ToArray());
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override long Channels => channels;
+    /// <inheritdoc />
+    public override string Kind => "small";
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor images) => features.forward(images);
+
+    /// <summary>Creates a backbone by name: resnet18/50/152 or small.</summary>
+    public static GridBackbone Create(string kind) => kind == "small" ? new SmallCnn() : new ResNetGrid(kind);
+}
