@@ -14,6 +14,7 @@ public static class BenchCommand
     public static readonly IReadOnlyDictionary<string, Func<bool, JsonObject>> Scenarios = new Dictionary<string, Func<bool, JsonObject>>
     {
         ["loss"] = tiny => LossScenario.Run(tiny ? LossScenario.Size.Tiny : LossScenario.Size.Full),
+        ["feature-cache"] = tiny => FeatureCacheScenario.Run(tiny ? FeatureCacheScenario.Size.Tiny : FeatureCacheScenario.Size.Full),
     };
 
     /// <summary>Creates the command.</summary>

@@ -11,6 +11,9 @@ public abstract class GridBackbone(string name) : nn.Module<Tensor, Tensor>(name
     public abstract long Channels { get; }
     /// <summary>A short name for reports and caches ("resnet18", "small").</summary>
     public abstract string Kind { get; }
+
+    /// <summary>Creates a backbone by name: resnet18, resnet50, resnet152 or small.</summary>
+    public static GridBackbone Create(string kind) => kind == "small" ? new SmallCnn() : new ResNetGrid(kind);
 }
 
 /// <summary>
@@ -90,7 +93,4 @@ public sealed class SmallCnn : GridBackbone
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => features.forward(images);
-
-    /// <summary>Creates a backbone by name: resnet18/50/152 or small.</summary>
-    public static GridBackbone Create(string kind) => kind == "small" ? new SmallCnn() : new ResNetGrid(kind);
 }
