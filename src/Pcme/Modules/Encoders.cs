@@ -93,15 +93,20 @@ public sealed class CaptionEncoder : nn.Module<Tensor, Tensor, EncoderOutput>
     }
 
     /// <summary>Freezes (false) or unfreezes (true) the word vectors.</summary>
-    public void SetWordVectorsTrainable(bool trainable) => embed.weight!.requires_grad = trainable;
+    public void SetWordVectorsTrainable(bool trainable)
+    {
+        // parameters() hands out the registered tensors; the Embedding.weight getter would wrap a new handle each call.
+        foreach (var p in embed.parameters()) p.requires_grad = trainable;
+    }
 
     /// <summary>Replaces the word vectors with <paramref name="vectors"/> [V, W] (e.g. from GloVe).</summary>
     public void LoadWordVectors(Tensor vectors)
     {
-        if (!vectors.shape.SequenceEqual(embed.weight!.shape))
-            throw new ArgumentException($"Word vectors must be [{string.Join(", ", embed.weight.shape)}]; got [{string.Join(", ", vectors.shape)}].");
+        var weight = embed.parameters().Single();
+        if (!vectors.shape.SequenceEqual(weight.shape))
+            throw new ArgumentException($"Word vectors must be [{string.Join(", ", weight.shape)}]; got [{string.Join(", ", vectors.shape)}].");
         using var _ = no_grad();
-        embed.weight.copy_(vectors);
+        weight.copy_(vectors);
     }
 
     /// <summary>Encodes token ids [B, L] (padding = 0 past each length) with true <paramref name="lengths"/> [B].</summary>

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Pcme.Losses;
+using Pcme.Modules;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Pcme.Training;
+
+/// <summary>What a checkpoint's model is, so a checkpoint is never loaded into another architecture.</summary>
+/// <param name="CnnType">Backbone kind.</param>
+/// <param name="EmbedDim">D.</param>
+/// <param name="WordDim">Word vector width.</param>
+/// <param name="VocabularySize">Rows of the word embedding.</param>
+/// <param name="Probabilistic">Whether the model has log-variance heads.</param>
+public sealed record ArchitectureInfo(string CnnType, int EmbedDim, int WordDim, int VocabularySize, bool Probabilistic)
+{
+    /// <summary>Builds an untrained model of this architecture.</summary>
+    public PcmeModel CreateModel(bool finetuneBackbone = false, bool finetuneWords = false) =>
+        new(new ImageEncoder(GridBackbone.Create(CnnType), EmbedDim, Probabilistic, finetuneBackbone),
+            new CaptionEncoder(VocabularySize, WordDim, EmbedDim, Probabilistic, finetuneWords));
+}
+
+/// <summary>One epoch's record in metrics.jsonl and in the checkpoint's history.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Stage">pretrain (frozen backbone) or finetune.</param>
+/// <param name="Loss">Mean training loss.</param>
+/// <param name="LearningRate">Learning rate at the epoch's last step.</param>
+/// <param name="NegativeScale">a after the epoch.</param>
+/// <param name="Shift">b after the epoch.</param>
+/// <param name="Seconds">Wall time of the epoch.</param>
+/// <param name="Validation">Validation metric (higher is better) when validated this epoch.</param>
+/// <param name="ValidationDetails">Everything the validation reported, as JSON.</param>
+public sealed record EpochMetrics(int Epoch, string Stage, double Loss, double LearningRate, double NegativeScale, double Shift, double Seconds,
+    double? Validation = null, string? ValidationDetails = null);
+
+/// <summary>The non-tensor part of a checkpoint (state.json).</summary>
+public sealed record CheckpointState(int NextEpoch, long GlobalStep, double? BestMetric, int? BestEpoch, string ConfigJson,
+    string? VocabularyJson, ArchitectureInfo Architecture, IReadOnlyList<EpochMetrics> History, int Version = 1);
+
+/// <summary>
+/// A checkpoint folder: model and loss parameters (safetensors, readable from PyTorch), optimizer
+/// state (TorchSharp format), and state.json (epoch, step, best metric, config, vocabulary,
+/// architecture, history). Written to a temporary folder and swapped in by rename, so a crash
+/// never leaves a half-written checkpoint in place of the last good one.
+/// </summary>
+public static class Checkpoint
+{
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>Writes the checkpoint to <paramref name="directory"/> atomically.</summary>
+    public static void Save(string directory, PcmeModel model, SoftContrastiveLoss criterion, TorchSharp.Modules.OptimizerHelper? optimizer, CheckpointState state)
+    {
+        string full = Path.GetFullPath(directory);
+        string parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        string tmp = full + $".tmp-{Environment.ProcessId}";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        model.save_safetensors(Path.Combine(tmp, "model.safetensors"));
+        criterion.save_safetensors(Path.Combine(tmp, "criterion.safetensors"));
+        optimizer?.save_py(Path.Combine(tmp, "optimizer.pt"));
+        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, Json));
+        string old = full + $".old-{Environment.ProcessId}";
+        if (Directory.Exists(full)) Directory.Move(full, old);
+        Directory.Move(tmp, full);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>Reads state.json; a clear error when the folder is not a checkpoint.</summary>
+    public static CheckpointState ReadState(string directory)
+    {
+        string path = Path.Combine(directory, "state.json");
+        if (!File.Exists(path))
+            throw new ConfigException($"'{directory}' is not a checkpoint (no state.json). Pass a folder written by pcme train, e.g. RUN/checkpoints/best.");
+        try { return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(path), Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new ConfigException($"Checkpoint state '{path}' is malformed: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// Loads weights (and optimizer state when given) into objects built for <paramref name="expected"/>;
+    /// a checkpoint of another architecture is a clear error, never a deep TorchSharp failure.
+    /// </summary>
+    public static CheckpointState Load(string directory, PcmeModel model, SoftContrastiveLoss criterion, TorchSharp.Modules.OptimizerHelper? optimizer, ArchitectureInfo expected)
+    {
+        var state = ReadState(directory);
+        if (state.Architecture != expected)
+            throw new ConfigException($"Checkpoint '{directory}' holds a {Describe(state.Architecture)} model, but this run builds a {Describe(expected)} model. " +
+                                      "Use the same config/vocabulary as the checkpoint, or start a new run folder.");
+        WeightLoader.Load(model, Path.Combine(directory, "model.safetensors"), strict: true);
+        WeightLoader.Load(criterion, Path.Combine(directory, "criterion.safetensors"), strict: true);
+        if (optimizer is not null && File.Exists(Path.Combine(directory, "optimizer.pt")))
+            optimizer.load_py(Path.Combine(directory, "optimizer.pt"));
+        return state;
+    }
+
+    static string Describe(ArchitectureInfo a) =>
+        $"{a.CnnType}/D={a.EmbedDim}/words={a.WordDim}x{a.VocabularySize}/{(a.Probabilistic ? "probabilistic" : "mu-only")}";
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Pcme.Losses;
+using Pcme.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pcme.Training;
+
+/// <summary>One training batch: images (pixels [B, 3, H, W] or cached grids [B, C, h, w]), captions and positives.</summary>
+/// <param name="Images">Pixels or grids, on the training device.</param>
+/// <param name="Tokens">Token ids [B, L] (0 = padding).</param>
+/// <param name="Lengths">True caption lengths [B].</param>
+/// <param name="Match">[B, B] bool: image i and caption j are a positive pair.</param>
+public sealed record PairBatch(Tensor Images, Tensor Tokens, Tensor Lengths, Tensor Match);
+
+/// <summary>What the trainer needs from a data set: batches that are a pure function of (seed, epoch, step).</summary>
+public interface ITrainingData
+{
+    /// <summary>True when <see cref="PairBatch.Images"/> are cached backbone grids.</summary>
+    bool ImagesAreGrids { get; }
+    /// <summary>The caption-index batches of an epoch (deterministic in seed and epoch).</summary>
+    IReadOnlyList<int[]> EpochBatches(int epoch, int batchSize, int seed);
+    /// <summary>Loads one batch; any augmentation is seeded by (seed, epoch, step).</summary>
+    PairBatch Load(int[] captions, int seed, int epoch, int step, Device device);
+}
+
+/// <summary>Live training state for progress bars and notebook callbacks.</summary>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, string Stage, double Loss, double LearningRate,
+    double ItemsPerSecond, TimeSpan Eta);
+
+/// <summary>A validation outcome: one number to select the best checkpoint with (higher is better) plus details.</summary>
+public sealed record ValidationResult(double Metric, string DetailsJson);
+
+/// <summary>How a run ended.</summary>
+public sealed record TrainingResult(string OutputDirectory, int EpochsCompleted, double? BestMetric, int? BestEpoch,
+    IReadOnlyList<EpochMetrics> History, string? StopReason);
+
+/// <summary>Thrown when the loss becomes NaN or infinite; the last good checkpoint is kept.</summary>
+public sealed class NonFiniteLossException(string message) : Exception(message);
+
+/// <summary>
+/// The PCME trainer: AdamW (AdamP, the official optimizer, has no TorchSharp implementation), linear
+/// warm-up + cosine schedule per stage, the official two-stage recipe (stage 1: heads with the backbone
+/// frozen; stage 2: fine-tuning with lr x finetune_lr_decay), gradient clipping on model parameters,
+/// validation every N epochs with best-checkpoint selection, metrics as JSON lines, and atomic
+/// checkpoints after every epoch. Every random draw is a function of (seed, epoch, step), so a run
+/// resumed from its last checkpoint ends with the same numbers as an uninterrupted one.
+/// </summary>
+public sealed class Trainer
+{
+    readonly PcmeModel model;
+    readonly SoftContrastiveLoss criterion;
+    readonly TrainingConfig config;
+    readonly Device device;
+    readonly ArchitectureInfo architecture;
+    readonly string? vocabularyJson;
+
+    /// <summary>Creates a trainer; model and criterion are moved to <paramref name="device"/>.</summary>
+    public Trainer(PcmeModel model, SoftContrastiveLoss criterion, TrainingConfig config, Device device, ArchitectureInfo architecture, string? vocabularyJson)
+    {
+        this.model = model; this.criterion = criterion; this.config = config; this.device = device;
+        this.architecture = architecture; this.vocabularyJson = vocabularyJson;
+        model.to(device); criterion.to(device);
+    }
+
+    /// <summary>Total epochs over both stages.</summary>
+    public int TotalEpochs => config.Train.PretrainEpochs + config.Train.FinetuneEpochs;
+
+    /// <summary>
+    /// Trains into <paramref name="outputDirectory"/> (checkpoints/last, checkpoints/best, metrics.jsonl,
+    /// config.json). With <paramref name="resume"/>, continues from checkpoints/last.
+    /// <paramref name="stopAfterEpoch"/> ends the run early after that epoch (as an interruption would).
+    /// </summary>
+    public TrainingResult Fit(ITrainingData data, Func<PcmeModel, SoftContrastiveLoss, ValidationResult>? validate, string outputDirectory,
+        bool resume = false, IProgress<TrainingProgress>? progress = null, int? stopAfterEpoch = null, CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        string last = Path.Combine(outputDirectory, "checkpoints", "last"), best = Path.Combine(outputDirectory, "checkpoints", "best");
+        string metricsPath = Path.Combine(outputDirectory, "metrics.jsonl");
+        File.WriteAllText(Path.Combine(outputDirectory, "config.json"), config.ToJson());
+        var t = config.Train;
+
+        var trainable = model.parameters().Concat(criterion.parameters()).ToArray();
+        var optimizer = optim.AdamW(trainable, lr: config.Optimizer.LearningRate, weight_decay: config.Optimizer.WeightDecay);
+        int startEpoch = 0; long globalStep = 0; double? bestMetric = null; int? bestEpoch = null;
+        var history = new List<EpochMetrics>();
+        if (resume && Directory.Exists(last))
+        {
+            var state = Checkpoint.Load(last, model, criterion, optimizer, architecture);
+            startEpoch = state.NextEpoch; globalStep = state.GlobalStep; bestMetric = state.BestMetric; bestEpoch = state.BestEpoch;
+            history.AddRange(state.History);
+            // metrics.jsonl gets exactly the epochs the checkpoint has, even if the run died after appending more.
+            File.WriteAllLines(metricsPath, history.Select(h => JsonSerializer.Serialize(h, MetricsJson)));
+        }
+        else File.WriteAllText(metricsPath, "");
+
+        string? stop = null;
+        for (int epoch = startEpoch; epoch < TotalEpochs; epoch++)
+        {
+            bool finetune = epoch >= t.PretrainEpochs;
+            string stage = finetune ? "finetune" : "pretrain";
+            model.img_enc.SetBackboneTrainable(finetune || config.Model.ImgFinetune);
+            model.txt_enc.SetWordVectorsTrainable(config.Model.TxtFinetune);
+            var batches = data.EpochBatches(epoch, config.Dataloader.BatchSize, t.Seed);
+            int stageEpoch = finetune ? epoch - t.PretrainEpochs : epoch;
+            int stageEpochs = finetune ? t.FinetuneEpochs : t.PretrainEpochs;
+            double baseLr = config.Optimizer.LearningRate * (finetune ? t.FinetuneLrDecay : 1);
+            var schedule = new LearningRateSchedule(baseLr, (long)stageEpochs * batches.Count,
+                (long)Math.Round(config.LrScheduler.WarmupEpochs * batches.Count), baseLr * config.LrScheduler.MinLrRatio);
+
+            model.train();
+            if (!(finetune || config.Model.ImgFinetune)) model.img_enc.cnn.eval(); // a frozen backbone keeps its BN statistics
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0, lr = baseLr; int items = 0;
+            for (int step = 0; step < batches.Count; step++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                lr = schedule.At((long)stageEpoch * batches.Count + step);
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                double loss = TrainStep(data, batches[step], epoch, step, globalStep, optimizer);
+                if (!double.IsFinite(loss))
+                {
+                    stop = $"The loss became {loss} at epoch {epoch}, step {step}. Training stopped; the last good checkpoint " +
+                           $"({(Directory.Exists(last) ? last : "none yet")}) is kept. Lower optimizer.learning_rate or train.grad_clip, or check the data.";
+                    AppendMetrics(metricsPath, new EpochMetrics(epoch, stage, loss, lr, Scalar(criterion.negative_scale), Scalar(criterion.shift), clock.Elapsed.TotalSeconds));
+                    throw new NonFiniteLossException(stop);
+                }
+                lossSum += loss; items += batches[step].Length; globalStep++;
+                if (progress is not null && (step % Math.Max(1, t.LogStep) == 0 || step == batches.Count - 1))
+                {
+                    double rate = items / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                    long remaining = (long)(TotalEpochs - epoch - 1) * batches.Count + (batches.Count - step - 1);
+                    double perStep = clock.Elapsed.TotalSeconds / (step + 1);
+                    progress.Report(new TrainingProgress(epoch, TotalEpochs, step + 1, batches.Count, stage, lossSum / (step + 1), lr, rate, TimeSpan.FromSeconds(remaining * perStep)));
+                }
+            }
+
+            double? metric = null; string? details = null;
+            bool lastOfStage = epoch == t.PretrainEpochs - 1 || epoch == TotalEpochs - 1;
+            if (validate is not null && ((epoch + 1) % Math.Max(1, t.ValEpochs) == 0 || lastOfStage))
+            {
+                model.eval();
+                using (no_grad()) { var v = validate(model, criterion); metric = v.Metric; details = v.DetailsJson; }
+            }
+            var record = new EpochMetrics(epoch, stage, lossSum / Math.Max(1, batches.Count), lr, Scalar(criterion.negative_scale), Scalar(criterion.shift),
+                clock.Elapsed.TotalSeconds, metric, details);
+            history.Add(record);
+            AppendMetrics(metricsPath, record);
+            bool improved = metric is { } m && (bestMetric is null || m > bestMetric);
+            if (improved) { bestMetric = metric; bestEpoch = epoch; }
+            var stateNow = new CheckpointState(epoch + 1, globalStep, bestMetric, bestEpoch, config.ToJson(), vocabularyJson, architecture, history.ToList());
+            Checkpoint.Save(last, model, criterion, optimizer, stateNow);
+            if (improved || (validate is null && epoch == TotalEpochs - 1)) Checkpoint.Save(best, model, criterion, null, stateNow);
+            if (stopAfterEpoch is { } s && epoch >= s) { stop = $"stopped after epoch {epoch} as requested"; break; }
+        }
+        return new TrainingResult(outputDirectory, history.Count, bestMetric, bestEpoch, history, stop);
+    }
+
+    double TrainStep(ITrainingData data, int[] captions, int epoch, int step, long globalStep, OptimizerHelper optimizer)
+    {
+        using var scope = NewDisposeScope();
+        int seed = config.Train.Seed;
+        // Any dropout draws from the global generator: reseed it per step so resuming reproduces it.
+        manual_seed(unchecked(seed * 1_000_003L + globalStep));
+        var batch = data.Load(captions, seed, epoch, step, device);
+        var image = data.ImagesAreGrids ? model.EncodeGrids(batch.Images) : model.EncodeImages(batch.Images);
+        var caption = model.EncodeCaptions(batch.Tokens, batch.Lengths);
+        var sampling = new Generator(unchecked((ulong)(seed * 7_919L + globalStep * 104_729L + 17)), device);
+        var output = criterion.Forward(image.Embedding, caption.Embedding, batch.Match, sampling);
+        double loss = output.Loss.item<float>();
+        if (!double.IsFinite(loss)) return loss;
+        optimizer.zero_grad();
+        output.Loss.backward();
+        if (config.Train.GradClip > 0)
+            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), config.Train.GradClip);
+        optimizer.step();
+        return loss;
+    }
+
+    static double Scalar(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.detach().cpu().to(float64).item<double>();
+    }
+
+    static readonly JsonSerializerOptions MetricsJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    static void AppendMetrics(string path, EpochMetrics m) => File.AppendAllText(path, JsonSerializer.Serialize(m, MetricsJson) + "\n");
+}

@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using YamlDotNet.RepresentationModel;
+
+namespace Pcme.Training;
+
+/// <summary>Data loading (official <c>dataloader:</c> section).</summary>
+public sealed record DataLoaderConfig
+{
+    /// <summary>Pairs per training batch.</summary>
+    public int BatchSize { get; init; } = 128;
+    /// <summary>Items per evaluation batch.</summary>
+    public int EvalBatchSize { get; init; } = 256;
+    /// <summary>Training crop size in pixels (224 for ResNets; the synthetic set uses its own 64).</summary>
+    public int CropSize { get; init; } = 224;
+    /// <summary>Random erasing probability (official 0.2).</summary>
+    public double RandomErasingProb { get; init; } = 0.2;
+    /// <summary>Caption word-drop probability (official 0.1).</summary>
+    public double CaptionDropProb { get; init; } = 0.1;
+    /// <summary>Folder for the frozen-backbone grid cache (null: run the backbone every step).</summary>
+    public string? FeatureCache { get; init; }
+}
+
+/// <summary>The model (official <c>model:</c> section).</summary>
+public sealed record ModelConfig
+{
+    /// <summary>Embedding dimension D.</summary>
+    public int EmbedDim { get; init; } = 512;
+    /// <summary>Backbone: resnet18, resnet50, resnet152 or small.</summary>
+    public string CnnType { get; init; } = "resnet50";
+    /// <summary>Word vector width (300 for GloVe).</summary>
+    public int WordDim { get; init; } = 300;
+    /// <summary>Word vectors: glove (needs a file) or none (trained from scratch, or shipped synthetic vectors).</summary>
+    public string WembType { get; init; } = "glove";
+    /// <summary>Fine-tune the image backbone in stage 1 (official: false; stage 2 always fine-tunes).</summary>
+    public bool ImgFinetune { get; init; }
+    /// <summary>Fine-tune the word vectors.</summary>
+    public bool TxtFinetune { get; init; }
+    /// <summary>Probabilistic embeddings (false = the mu-only deterministic twin).</summary>
+    public bool Probabilistic { get; init; } = true;
+    /// <summary>Samples per item at test time (MC and matmul scorers).</summary>
+    public int NSamplesInference { get; init; } = 7;
+    /// <summary>Scorer for validation and best-checkpoint selection.</summary>
+    public string EvalMethod { get; init; } = "matmul";
+    /// <summary>Optional torchvision/safetensors weights for the backbone.</summary>
+    public string? PretrainedResnetModelPath { get; init; }
+}
+
+/// <summary>The optimizer (official <c>optimizer:</c>; AdamP is not in TorchSharp, so AdamW).</summary>
+public sealed record OptimizerConfig
+{
+    /// <summary>adamw (AdamP, the official choice, has no TorchSharp implementation).</summary>
+    public string Name { get; init; } = "adamw";
+    /// <summary>Learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-4;
+    /// <summary>Decoupled weight decay.</summary>
+    public double WeightDecay { get; init; }
+}
+
+/// <summary>The schedule (official <c>lr_scheduler:</c>): linear warm-up then cosine annealing over each stage.</summary>
+public sealed record LrSchedulerConfig
+{
+    /// <summary>cosine_annealing.</summary>
+    public string Name { get; init; } = "cosine_annealing";
+    /// <summary>Warm-up epochs (linear from 0) at the start of each stage.</summary>
+    public double WarmupEpochs { get; init; }
+    /// <summary>Minimum learning rate as a fraction of the stage's base rate.</summary>
+    public double MinLrRatio { get; init; }
+}
+
+/// <summary>The criterion (official <c>criterion:</c>), in the kit's standard-sigmoid convention.</summary>
+public sealed record CriterionConfig
+{
+    /// <summary>pcme (soft contrastive, sampled).</summary>
+    public string Name { get; init; } = "pcme";
+    /// <summary>Initial a; the official e^x/(e^x+e^-x) value doubled (official CUB 5 -> 10).</summary>
+    public double InitNegativeScale { get; init; } = 10;
+    /// <summary>Initial b; the official value doubled.</summary>
+    public double InitShift { get; init; } = 10;
+    /// <summary>J samples per item in training.</summary>
+    public int NumSamples { get; init; } = 7;
+    /// <summary>KL weight (official vib_beta).</summary>
+    public double VibBeta { get; init; } = 1e-3;
+    /// <summary>Uniformity weight (official uniform_lambda).</summary>
+    public double UniformLambda { get; init; } = 10;
+}
+
+/// <summary>The run (official <c>train:</c>).</summary>
+public sealed record TrainConfig
+{
+    /// <summary>Stage-1 epochs: heads with frozen backbones.</summary>
+    public int PretrainEpochs { get; init; } = 10;
+    /// <summary>Stage-2 epochs: fine-tuning the backbone too.</summary>
+    public int FinetuneEpochs { get; init; } = 50;
+    /// <summary>Stage-2 learning rate = stage-1 rate x this.</summary>
+    public double FinetuneLrDecay { get; init; } = 1;
+    /// <summary>Max gradient norm over model parameters (official 2; 0 = off).</summary>
+    public double GradClip { get; init; } = 2;
+    /// <summary>Validate every this many epochs (and at the end of each stage).</summary>
+    public int ValEpochs { get; init; } = 1;
+    /// <summary>Seed for every random draw.</summary>
+    public int Seed { get; init; }
+    /// <summary>auto, cpu, cuda or cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+    /// <summary>Steps between progress reports.</summary>
+    public int LogStep { get; init; } = 10;
+}
+
+/// <summary>
+/// A whole training configuration, mirroring the sections of the official PCME YAML files (keys in
+/// snake_case). Load with <see cref="Load"/>; override any key with <c>section.key=value</c>.
+/// Unknown keys are errors.
+/// </summary>
+public sealed record TrainingConfig
+{
+    /// <summary>dataloader section.</summary>
+    public DataLoaderConfig Dataloader { get; init; } = new();
+    /// <summary>model section.</summary>
+    public ModelConfig Model { get; init; } = new();
+    /// <summary>optimizer section.</summary>
+    public OptimizerConfig Optimizer { get; init; } = new();
+    /// <summary>lr_scheduler section.</summary>
+    public LrSchedulerConfig LrScheduler { get; init; } = new();
+    /// <summary>criterion section.</summary>
+    public CriterionConfig Criterion { get; init; } = new();
+    /// <summary>train section.</summary>
+    public TrainConfig Train { get; init; } = new();
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+    };
+
+    /// <summary>As JSON (snake_case keys), for checkpoints and run folders.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>From JSON written by <see cref="ToJson"/>.</summary>
+    public static TrainingConfig FromJson(string json, string source = "config") => Parse(JsonNode.Parse(json) ?? new JsonObject(), source);
+
+    /// <summary>
+    /// Loads a YAML (or JSON) file and applies <paramref name="overrides"/> (<c>section.key=value</c>).
+    /// Unknown sections/keys and ill-typed values are a <see cref="ConfigException"/> naming the file and key.
+    /// </summary>
+    public static TrainingConfig Load(string? path, IEnumerable<string>? overrides = null)
+    {
+        JsonObject tree = new();
+        string source = path ?? "defaults";
+        if (path is not null)
+        {
+            if (!File.Exists(path)) throw new ConfigException($"Config file '{path}' does not exist. Use one of configs/*.yaml or write your own.");
+            try
+            {
+                var yaml = new YamlStream();
+                using var reader = new StringReader(File.ReadAllText(path));
+                yaml.Load(reader);
+                if (yaml.Documents.Count > 0 && YamlToJson(yaml.Documents[0].RootNode) is JsonObject o) tree = o;
+            }
+            catch (YamlDotNet.Core.YamlException e)
+            {
+                throw new ConfigException($"Config file '{path}' is not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
+            }
+        }
+        foreach (var o in overrides ?? [])
+        {
+            int eq = o.IndexOf('=');
+            if (eq <= 0) throw new ConfigException($"Override '{o}' must look like section.key=value (e.g. train.seed=3).");
+            var keys = o[..eq].Trim().Split('.');
+            JsonObject node = tree;
+            foreach (var k in keys[..^1])
+            {
+                if (node[k] is not JsonObject child) { child = new JsonObject(); node[k] = child; }
+                node = child;
+            }
+            node[keys[^1]] = Scalar(o[(eq + 1)..].Trim());
+        }
+        return Parse(tree, source);
+    }
+
+    static TrainingConfig Parse(JsonNode tree, string source)
+    {
+        try
+        {
+            return tree.Deserialize<TrainingConfig>(Json) ?? new TrainingConfig();
+        }
+        catch (JsonException e)
+        {
+            string where = string.IsNullOrEmpty(e.Path) ? "" : $" at '{e.Path.TrimStart('$', '.')}'";
+            string what = e.Message.Contains("could not be mapped", StringComparison.Ordinal)
+                ? "unknown key" : "value of the wrong type";
+            throw new ConfigException($"Config '{source}': {what}{where}. {FirstSentence(e.Message)} Valid sections: dataloader, model, optimizer, lr_scheduler, criterion, train.");
+        }
+    }
+
+    static string FirstSentence(string s) { int i = s.IndexOf(". ", StringComparison.Ordinal); return i > 0 ? s[..(i + 1)] : s; }
+
+    static JsonNode? YamlToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", YamlToJson(kv.Value)))),
+        YamlSequenceNode s => new JsonArray(s.Children.Select(YamlToJson).ToArray()),
+        YamlScalarNode s => s.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted ? JsonValue.Create(s.Value) : Scalar(s.Value ?? ""),
+        _ => null,
+    };
+
+    /// <summary>A YAML-style scalar: null, true/false, integer, float, else string.</summary>
+    static JsonNode? Scalar(string v)
+    {
+        if (v is "" or "~" or "null" or "Null" or "NULL") return null;
+        if (v is "true" or "True" or "TRUE") return JsonValue.Create(true);
+        if (v is "false" or "False" or "FALSE") return JsonValue.Create(false);
+        if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return JsonValue.Create(d);
+        return JsonValue.Create(v);
+    }
+}
+
+/// <summary>A configuration error; the message names the file and key.</summary>
+public sealed class ConfigException(string message) : Exception(message);
