@@ -1,0 +1,71 @@
+using SkiaSharp;
+
+namespace Pcme.Data;
+
+/// <summary>
+/// Decodes JPEG and PNG files (and whatever else Skia reads: BMP, GIF, WebP) to 8-bit RGB with
+/// SkiaSharp. Grayscale and palette images become RGB; an alpha channel is dropped without
+/// compositing and embedded colour profiles are ignored, as PIL's <c>Image.convert("RGB")</c> does
+/// in the official loaders. EXIF orientation is not applied (PIL does not either).
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>Decodes the file at <paramref name="path"/>; throws <see cref="DataException"/> naming it when it is missing, unreadable or corrupt.</summary>
+    public static RgbImage Decode(string path)
+    {
+        if (!File.Exists(path))
+            throw new DataException($"Image file '{path}' does not exist. Check the images folder given to the loader, or re-download the image.");
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"Image file '{path}' cannot be read: {e.Message}", e);
+        }
+        return Decode(bytes, $"Image file '{path}'");
+    }
+
+    /// <summary>Decodes encoded image bytes; <paramref name="source"/> names them in error messages.</summary>
+    public static RgbImage Decode(byte[] encoded, string source)
+    {
+        if (encoded.Length == 0)
+            throw new DataException($"{source} is empty (0 bytes): re-download it or remove it from the listing.");
+        // The codec takes ownership of the Skia stream.
+        using var codec = SKCodec.Create(new SKMemoryStream(encoded), out var opened);
+        if (codec is null)
+            throw new DataException($"{source} is not a decodable image ({Explain(opened)}): the file is corrupt or not a JPEG/PNG; re-download it or remove it from the listing.");
+        int width = codec.Info.Width, height = codec.Info.Height;
+        if (width <= 0 || height <= 0)
+            throw new DataException($"{source} has no pixels ({width} x {height}): re-download it or remove it from the listing.");
+
+        // Unpremultiplied RGBA: the colour channels are kept as stored even where alpha < 255.
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var decoded = codec.GetPixels(info, bitmap.GetPixels());
+        if (decoded != SKCodecResult.Success)
+            throw new DataException($"{source} could not be decoded ({Explain(decoded)}): the file is corrupt or truncated; re-download it or remove it from the listing.");
+
+        var rgba = bitmap.GetPixelSpan();
+        int rowBytes = bitmap.RowBytes;
+        var rgb = new byte[width * height * 3];
+        for (int y = 0; y < height; y++)
+        {
+            var row = rgba.Slice(y * rowBytes, width * 4);
+            int o = y * width * 3;
+            for (int x = 0; x < width; x++, o += 3)
+            {
+                rgb[o] = row[4 * x];
+                rgb[o + 1] = row[4 * x + 1];
+                rgb[o + 2] = row[4 * x + 2];
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    static string Explain(SKCodecResult result) => result switch
+    {
+        SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => "the data ends early or is damaged",
+        SKCodecResult.InvalidInput => "unrecognised or invalid image data",
+        SKCodecResult.Unimplemented => "not an image format Skia recognises",
+        _ => $"Skia result {result}",
+    };
+}
