@@ -12,8 +12,15 @@ public abstract class GridBackbone(string name) : nn.Module<Tensor, Tensor>(name
     /// <summary>A short name for reports and caches ("resnet18", "small").</summary>
     public abstract string Kind { get; }
 
-    /// <summary>Creates a backbone by name: resnet18, resnet50, resnet152 or small.</summary>
-    public static GridBackbone Create(string kind) => kind == "small" ? new SmallCnn() : new ResNetGrid(kind);
+    /// <summary>Creates a backbone by name: resnet18, resnet50, resnet152, small (width 32) or small-W (width W).</summary>
+    public static GridBackbone Create(string kind)
+    {
+        if (kind == "small") return new SmallCnn();
+        if (kind.StartsWith("small-", StringComparison.Ordinal))
+            return int.TryParse(kind[6..], out int w) && w > 0 ? new SmallCnn(w)
+                : throw new ArgumentException($"Backbone '{kind}': the width after 'small-' must be a positive integer, e.g. small-16.");
+        return new ResNetGrid(kind);
+    }
 }
 
 /// <summary>
@@ -89,7 +96,7 @@ public sealed class SmallCnn : GridBackbone
     /// <inheritdoc />
     public override long Channels => channels;
     /// <inheritdoc />
-    public override string Kind => "small";
+    public override string Kind => channels == 128 ? "small" : $"small-{channels / 4}";
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => features.forward(images);

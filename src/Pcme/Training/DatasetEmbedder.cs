@@ -1,0 +1,56 @@
+using Pcme.Data;
+using Pcme.Modules;
+using Pcme.Probabilistic;
+using static TorchSharp.torch;
+
+namespace Pcme.Training;
+
+/// <summary>Embeds every image and caption of a data set with a trained model (eval mode, no grad, batched).</summary>
+public static class DatasetEmbedder
+{
+    /// <summary>All images as Gaussian embeddings on the CPU, in data set order.</summary>
+    public static GaussianEmbedding EmbedImages(PcmeModel model, ICrossModalDataset dataset, ImagePipeline pipeline, int batchSize, Device device, GridFeatureCache? cache = null)
+    {
+        model.eval();
+        var means = new List<Tensor>(); var logVars = new List<Tensor>();
+        for (int s = 0; s < dataset.Images.Count; s += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var idx = Enumerable.Range(s, Math.Min(batchSize, dataset.Images.Count - s)).ToArray();
+            var o = cache is not null
+                ? model.EncodeGrids(cache.ReadIds(idx.Select(i => dataset.Images[i].Id).ToArray(), device))
+                : model.EncodeImages(pipeline.LoadBatch(dataset, idx, new Random(0), device: device));
+            means.Add(o.Embedding.Mean.cpu().MoveToOuterDisposeScope());
+            logVars.Add(o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());
+        }
+        return new GaussianEmbedding(cat(means, 0), cat(logVars, 0));
+    }
+
+    /// <summary>
+    /// All captions as Gaussian embeddings on the CPU, in data set order. Captions with no known word
+    /// are encoded as a lone &lt;unk&gt; so every caption keeps its row (their count is returned).
+    /// </summary>
+    public static (GaussianEmbedding Embedding, int UnknownOnly) EmbedCaptions(PcmeModel model, ICrossModalDataset dataset, Vocabulary vocabulary, int batchSize, Device device)
+    {
+        model.eval();
+        int unknownOnly = 0;
+        var ids = dataset.Captions.Select(c =>
+        {
+            if (vocabulary.TryEncode(c.Text, c.Id, out var e, out _)) return e;
+            unknownOnly++;
+            return new long[] { Vocabulary.StartId, Vocabulary.UnknownId, Vocabulary.EndId };
+        }).ToArray();
+        var means = new List<Tensor>(); var logVars = new List<Tensor>();
+        for (int s = 0; s < ids.Length; s += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var (tokens, lengths) = DatasetTrainingData.Pad(ids.Skip(s).Take(batchSize).ToArray(), device);
+            var o = model.EncodeCaptions(tokens, lengths);
+            means.Add(o.Embedding.Mean.cpu().MoveToOuterDisposeScope());
+            logVars.Add(o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());
+        }
+        return (new GaussianEmbedding(cat(means, 0), cat(logVars, 0)), unknownOnly);
+    }
+}
