@@ -9,7 +9,7 @@ namespace Pcme.Analysis;
 public sealed record SigmaByLevel(int Level, int Count, double MeanSigma, double StdSigma, double MeanRelevantImages);
 
 /// <summary>Statistics that relate uncertainty to ambiguity (paper Sec. 4.4 and Fig. 6).</summary>
-public static class UncertaintyAnalysis
+public static class AmbiguityAnalysis
 {
     /// <summary>Groups <paramref name="sigma"/> by <paramref name="levels"/>; items with a null level are left out.</summary>
     public static IReadOnlyList<SigmaByLevel> ByLevel(IReadOnlyList<double> sigma, IReadOnlyList<int?> levels, IReadOnlyList<int> relevantCounts)
