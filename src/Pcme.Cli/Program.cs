@@ -13,6 +13,7 @@ public static class Program
         var root = new RootCommand("pcme — probabilistic cross-modal embeddings (PCME, PCME++) on TorchSharp.");
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
@@ -30,10 +31,15 @@ public static class Program
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.RuntimeUnavailable;
         }
-        catch (UserInputException e)
+        catch (Exception e) when (e is UserInputException or Pcme.Data.DataException or Pcme.Training.ConfigException or Pcme.Modules.WeightFileException)
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.BadInput;
+        }
+        catch (Pcme.Training.NonFiniteLossException e)
+        {
+            Console.Error.WriteLine("pcme: " + e.Message);
+            return ExitCodes.TrainingDiverged;
         }
     }
 }
@@ -47,6 +53,8 @@ public static class ExitCodes
     public const int BadInput = 2;
     /// <summary>The native runtime (libtorch) cannot work on this machine.</summary>
     public const int RuntimeUnavailable = 3;
+    /// <summary>Training stopped on a NaN or infinite loss (the last good checkpoint is kept).</summary>
+    public const int TrainingDiverged = 4;
 }
 
 /// <summary>A user mistake; the message names the input and the fix.</summary>

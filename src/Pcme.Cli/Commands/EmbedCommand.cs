@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pcme.Runtime;
+using Pcme.Training;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Pcme.Cli.Commands;
+
+/// <summary><c>pcme embed</c>: mu and h of every image and caption of a data set, as safetensors + a JSON index.</summary>
+public static class EmbedCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var checkpoint = new Option<DirectoryInfo>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/best).", Required = true };
+        var output = new Option<FileInfo>("--out") { Description = "Output .safetensors file; FILE.json gets the ids.", Required = true };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var data = new DatasetArguments();
+        var cmd = new Command("embed", "Write mu and h (log-variance) of every image and caption of a data set.") { checkpoint, output, device };
+        data.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            var dev = Resolve(r.GetValue(device)!);
+            var model = LoadCheckpoint(r.GetValue(checkpoint)!, dev);
+            var ds = data.Load(r, DatasetRole.Test)!;
+            bool synthetic = DatasetArguments.IsSynthetic(r, data);
+            var img = DatasetEmbedder.EmbedImages(model.Model, ds, Experiment.EvalPipeline(model.Config, synthetic), model.Config.Dataloader.EvalBatchSize, dev);
+            var (cap, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
+            var path = r.GetValue(output)!.FullName;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            Safetensors.SaveStateDict(path, new Dictionary<string, Tensor>
+            {
+                ["image_mu"] = img.Mean, ["image_h"] = img.LogVariance, ["caption_mu"] = cap.Mean, ["caption_h"] = cap.LogVariance,
+            });
+            var index = new JsonObject
+            {
+                ["dataset"] = ds.Name,
+                ["log_variance"] = "h = log sigma^2 (official PCME logsigma = h / 2)",
+                ["images"] = new JsonArray(ds.Images.Select(i => (JsonNode)JsonValue.Create(i.Id)!).ToArray()),
+                ["captions"] = new JsonArray(ds.Captions.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["image_id"] = ds.Images[c.ImageIndex].Id, ["text"] = c.Text }).ToArray()),
+                ["captions_without_known_words"] = unknown,
+            };
+            File.WriteAllText(path + ".json", index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"wrote {path} ({ds.Images.Count} images, {ds.Captions.Count} captions, D={img.Dimension}) and {path}.json");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    internal static Device Resolve(string name)
+    {
+        try { return DeviceResolver.Resolve(name); }
+        catch (ArgumentException e) { throw new UserInputException(e.Message); }
+    }
+
+    internal static TrainedModel LoadCheckpoint(DirectoryInfo dir, Device device)
+    {
+        if (!dir.Exists) throw new UserInputException($"Checkpoint folder '{dir.FullName}' does not exist. Pass RUN/checkpoints/best from pcme train.");
+        try { return Experiment.Load(dir.FullName, device); }
+        catch (ConfigException e) { throw new UserInputException(e.Message); }
+        catch (Pcme.Modules.WeightFileException e) { throw new UserInputException(e.Message); }
+    }
+}
