@@ -14,9 +14,12 @@ public sealed record PcmeLossOptions
     public double InitNegativeScale { get; init; } = 10;
     /// <summary>Initial b. Official CUB init is 5 in its s(2x) convention, i.e. 10 here.</summary>
     public double InitShift { get; init; } = 10;
-    /// <summary>Weight of KL to N(0, I) (official vib_beta: 1e-3 CUB, 1e-5 COCO). Applied to the KL summed over items.</summary>
+    /// <summary>
+    /// Weight of KL to N(0, I) (official vib_beta: 1e-3 CUB, 1e-5 COCO), relative to the official
+    /// objective (2 x the sum over pairs); other reductions scale it with the match term.
+    /// </summary>
     public double KlWeight { get; init; } = 1e-3;
-    /// <summary>Weight of the uniformity loss over all samples of both modalities (official: 10 CUB, 0 COCO).</summary>
+    /// <summary>Weight of the uniformity loss over all samples of both modalities (official: 10 CUB, 0 COCO), in the same units as <see cref="KlWeight"/>.</summary>
     public double UniformityWeight { get; init; } = 10;
     /// <summary>How per-pair NLLs are combined.</summary>
     public PairReduction Reduction { get; init; } = PairReduction.Mean;
@@ -33,7 +36,9 @@ public sealed record PcmeLossOptions
 /// The PCME objective for a batch: soft contrastive NLL over all pairs + KL + uniformity.
 /// Every tensor is part of the autograd graph; <see cref="Loss"/> is what to call backward on.
 /// </summary>
-/// <param name="Loss">MatchLoss + KlWeight * Kl + UniformityWeight * Uniformity.</param>
+/// <param name="Loss">MatchLoss + s (KlWeight * Kl + UniformityWeight * Uniformity), s = 1 for
+/// <see cref="PairReduction.OfficialSum"/>, 1/2 for <see cref="PairReduction.Sum"/> and 1/(2 B_a B_b) for
+/// <see cref="PairReduction.Mean"/>: the weights keep the official objective's balance under every reduction.</param>
 /// <param name="MatchLoss">Reduced soft contrastive NLL (= PositiveLoss + NegativeLoss).</param>
 /// <param name="PositiveLoss">The part from positive pairs.</param>
 /// <param name="NegativeLoss">The part from negative pairs.</param>
@@ -131,15 +136,23 @@ public sealed class SoftContrastiveLoss : nn.Module
         var matchLoss = positive.add(negative);
         var kl = singleSet ? Regularizers.KlToStandardNormal(image)
                            : Regularizers.KlToStandardNormal(image).add(Regularizers.KlToStandardNormal(caption));
+        // The regulariser weights are in the official objective's units (2 x the sum over pairs):
+        // scale them like the match term so every reduction keeps the official balance.
+        double scale = Options.Reduction switch
+        {
+            PairReduction.Mean => 1.0 / (2 * count),
+            PairReduction.Sum => 0.5,
+            _ => 1.0,
+        };
         Tensor? uniformity = null;
-        var loss = matchLoss.add(kl.mul(Options.KlWeight));
+        var loss = matchLoss.add(kl.mul(Options.KlWeight * scale));
         if (Options.UniformityWeight != 0)
         {
             long d = imageSamples.shape[2];
             uniformity = Regularizers.Uniformity(singleSet
                 ? imageSamples.reshape(-1, d)
                 : cat([imageSamples.reshape(-1, d), captionSamples.reshape(-1, d)], 0));
-            loss = loss.add(uniformity.mul(Options.UniformityWeight));
+            loss = loss.add(uniformity.mul(Options.UniformityWeight * scale));
         }
         return new PcmeLossOutput(loss, matchLoss, positive, negative, kl, uniformity, nll);
     }

@@ -147,4 +147,17 @@ public sealed class PcmeModel : nn.Module
     public EncoderOutput EncodeGrids(Tensor grids) => img_enc.FromGrid(grids);
     /// <summary>Encodes captions (token ids [B, L] and lengths [B]).</summary>
     public EncoderOutput EncodeCaptions(Tensor tokens, Tensor lengths) => txt_enc.forward(tokens, lengths);
+
+    /// <summary>
+    /// Sets the bias of both log-variance heads' <c>fc</c> to <paramref name="logVariance"/>, so training starts
+    /// with sigma ~ exp(h0 / 2) instead of ~1 (the official zero init). With small D and few epochs a
+    /// sigma of 1 per dimension drowns the means in sampling noise, and Adam's bounded steps need many
+    /// epochs to shrink it; starting lower lets the heads spend them on telling items apart.
+    /// </summary>
+    public void InitializeLogVariance(double logVariance)
+    {
+        using var _ = no_grad();
+        if (img_enc.uncertain_net is { } i) i.fc.bias!.fill_(logVariance);
+        if (txt_enc.uncertain_net is { } t) t.fc.bias!.fill_(logVariance);
+    }
 }

@@ -35,7 +35,7 @@ public static class Experiment
     /// </summary>
     public static TrainedModel Train(TrainingConfig config, ICrossModalDataset train, Vocabulary vocabulary, Tensor? wordVectors,
         string outputDirectory, Func<TrainedModel, ValidationResult>? validate = null, IProgress<TrainingProgress>? progress = null,
-        bool resume = false, PositivePairs positives = PositivePairs.SameImage, BatchSampling sampling = BatchSampling.RandomPairs,
+        bool resume = false, BatchSampling sampling = BatchSampling.RandomPairs,
         bool syntheticImages = false, int? stopAfterEpoch = null)
     {
         var device = DeviceResolver.Resolve(config.Train.Device);
@@ -43,11 +43,18 @@ public static class Experiment
         var arch = Architecture(config, vocabulary);
         var model = arch.CreateModel(config.Model.ImgFinetune, config.Model.TxtFinetune);
         if (wordVectors is not null) model.txt_enc.LoadWordVectors(wordVectors);
+        if (config.Model.InitLogVariance is { } h0) model.InitializeLogVariance(h0);
         if (config.Model.PretrainedResnetModelPath is { Length: > 0 } weights)
             WeightLoader.Load(model.img_enc.cnn, weights);
         var criterion = TrainingSetup.CreateCriterion(config);
         var augmentation = config.Dataloader.CaptionDropProb > 0
             ? new CaptionAugmentation(CaptionAugmentationOptions.Official(config.Dataloader.CaptionDropProb), config.Train.Seed) : null;
+        var positives = config.Dataloader.Positives switch
+        {
+            "same_image" => PositivePairs.SameImage,
+            "relevance" => PositivePairs.Relevance,
+            var p => throw new ConfigException($"dataloader.positives must be same_image or relevance, not '{p}'."),
+        };
         var data = new DatasetTrainingData(train, vocabulary, TrainPipeline(config, syntheticImages), augmentation, positives, sampling);
         var trainer = new Trainer(model, criterion, config, device, arch, vocabulary.ToJson());
         TrainedModel Snapshot(TrainingResult r) => new(model, criterion, vocabulary, arch, config, r, device);

@@ -19,6 +19,12 @@ public sealed record DataLoaderConfig
     public double RandomErasingProb { get; init; } = 0.2;
     /// <summary>Caption word-drop probability (official 0.1).</summary>
     public double CaptionDropProb { get; init; } = 0.1;
+    /// <summary>
+    /// Which batch pairs are positives: same_image (a caption matches the image it was written for,
+    /// COCO practice) or relevance (the data set's relevance: same class on CUB, exact predicates on the
+    /// synthetic set).
+    /// </summary>
+    public string Positives { get; init; } = "same_image";
     /// <summary>Folder for the frozen-backbone grid cache (null: run the backbone every step).</summary>
     public string? FeatureCache { get; init; }
 }
@@ -44,6 +50,8 @@ public sealed record ModelConfig
     public int NSamplesInference { get; init; } = 7;
     /// <summary>Scorer for validation and best-checkpoint selection.</summary>
     public string EvalMethod { get; init; } = "matmul";
+    /// <summary>Initial bias h0 of the log-variance heads (null = the official zero init; see PcmeModel.InitializeLogVariance).</summary>
+    public double? InitLogVariance { get; init; }
     /// <summary>Optional torchvision/safetensors weights for the backbone.</summary>
     public string? PretrainedResnetModelPath { get; init; }
 }
@@ -127,6 +135,20 @@ public sealed record TrainingConfig
     public CriterionConfig Criterion { get; init; } = new();
     /// <summary>train section.</summary>
     public TrainConfig Train { get; init; } = new();
+
+    /// <summary>
+    /// The synthetic default (configs/synthetic.yaml holds the same values; a test keeps them equal):
+    /// a small CNN trained from scratch on 64 x 64 scenes, 32-d shipped word vectors, sized for CPUs.
+    /// </summary>
+    public static TrainingConfig Synthetic => new()
+    {
+        Dataloader = new() { BatchSize = 64, EvalBatchSize = 256, CropSize = 64, RandomErasingProb = 0, CaptionDropProb = 0, Positives = "relevance" },
+        Model = new() { EmbedDim = 32, CnnType = "small-16", WordDim = 32, WembType = "synthetic", ImgFinetune = true, TxtFinetune = true, NSamplesInference = 7, EvalMethod = "mc", InitLogVariance = -6 },
+        Optimizer = new() { LearningRate = 0.002 },
+        LrScheduler = new() { WarmupEpochs = 1 },
+        Criterion = new() { InitNegativeScale = 10, InitShift = 10, NumSamples = 7, VibBeta = 1e-3, UniformLambda = 0 },
+        Train = new() { PretrainEpochs = 12, FinetuneEpochs = 0, FinetuneLrDecay = 1, GradClip = 2, ValEpochs = 4, Seed = 0, Device = "auto", LogStep = 5 },
+    };
 
     static readonly JsonSerializerOptions Json = new()
     {

@@ -46,16 +46,6 @@ public class CliTests
         Assert.Contains("0.107.0", text);
     }
 
-    [Fact]
-    public void Tiny_training_in_the_demo_reduces_the_loss_and_is_deterministic()
-    {
-        var a = DemoCommand.TinyTraining(torch_cpu, seed: 4, steps: 15);
-        var b = DemoCommand.TinyTraining(torch_cpu, seed: 4, steps: 15);
-        Assert.True(a[^1] < 0.5 * a[0], $"loss {a[0]} -> {a[^1]}");
-        Assert.Equal(a, b);
-    }
-
-    static TorchSharp.torch.Device torch_cpu => TorchSharp.torch.CPU;
 }
 
 public class CliProcessTests
