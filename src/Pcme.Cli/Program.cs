@@ -13,6 +13,8 @@ public static class Program
         var root = new RootCommand("pcme — probabilistic cross-modal embeddings (PCME, PCME++) on TorchSharp.");
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         return root;
