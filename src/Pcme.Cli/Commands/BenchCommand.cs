@@ -14,7 +14,8 @@ public static class BenchCommand
     public static readonly IReadOnlyDictionary<string, Func<bool, JsonObject>> Scenarios = new Dictionary<string, Func<bool, JsonObject>>
     {
         ["loss"] = tiny => LossScenario.Run(tiny ? LossScenario.Size.Tiny : LossScenario.Size.Full),
-        ["feature-cache"] = tiny => FeatureCacheScenario.Run(tiny ? FeatureCacheScenario.Size.Tiny : FeatureCacheScenario.Size.Full),
+        ["retrieval"] = tiny => RetrievalScenario.Run(tiny ? RetrievalScenario.Size.Tiny : RetrievalScenario.Size.Full),
+        ["train-step"] = tiny => TrainStepScenario.Run(tiny ? TrainStepScenario.Size.Tiny : TrainStepScenario.Size.Full),
     };
 
     /// <summary>Creates the command.</summary>

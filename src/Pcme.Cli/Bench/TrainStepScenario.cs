@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Pcme.Losses;
+using Pcme.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pcme.Cli.Bench;
+
+/// <summary>
+/// <c>pcme bench train-step</c>: images/s of a full PCME training step (forward, backward, AdamW) at the
+/// CUB setting (B = 128, J = 7, D = 512) from cached ResNet-50 grids (2048 x 7 x 7) and 300-d word
+/// vectors; and, nested, the frozen ResNet-18 step with the backbone vs. from the grid cache.
+/// </summary>
+public static class TrainStepScenario
+{
+    /// <summary>Problem size.</summary>
+    public sealed record Size(int Batch, int Samples, int Dim, int Channels, int Grid, int WordDim, int Vocabulary, int CaptionLength, int Warmup, int Repeats, FeatureCacheScenario.Size Cache)
+    {
+        /// <summary>The CUB setting.</summary>
+        public static Size Full => new(128, 7, 512, 2048, 7, 300, 5000, 16, 1, 5, FeatureCacheScenario.Size.Full);
+        /// <summary>Harness check.</summary>
+        public static Size Tiny => new(6, 2, 16, 32, 3, 12, 50, 5, 1, 2, FeatureCacheScenario.Size.Tiny);
+    }
+
+    /// <summary>Runs the scenario and returns its JSON record.</summary>
+    public static JsonObject Run(Size size, int seed = 0)
+    {
+        manual_seed(seed);
+        var backbone = size.Channels == 2048 ? (GridBackbone)new ResNetGrid("resnet50") : new SmallCnn(size.Channels / 4);
+        var model = new PcmeModel(new ImageEncoder(backbone, size.Dim), new CaptionEncoder(size.Vocabulary, size.WordDim, size.Dim));
+        var loss = new SoftContrastiveLoss(new PcmeLossOptions { Samples = size.Samples });
+        var opt = optim.AdamW(model.parameters().Where(p => p.requires_grad).Concat(loss.parameters()), lr: 1e-4);
+        var g = new Generator((ulong)seed);
+        using var grids = randn([size.Batch, size.Channels, size.Grid, size.Grid], generator: g).relu();
+        using var tokens = randint(4, size.Vocabulary, [size.Batch, size.CaptionLength], generator: g);
+        using var lengths = randint(3, size.CaptionLength + 1, [size.Batch], generator: g);
+        using var match = MatchMatrix.Diagonal(size.Batch);
+        model.train(); model.img_enc.cnn.eval();
+        long step = 0;
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            var img = model.EncodeGrids(grids);
+            var cap = model.EncodeCaptions(tokens, lengths);
+            var o = loss.Forward(img.Embedding, cap.Embedding, match, new Generator((ulong)step++));
+            opt.zero_grad();
+            o.Loss.backward();
+            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), 2);
+            opt.step();
+        }
+        var stats = BenchHarness.Measure(Step, size.Warmup, size.Repeats);
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var record = BenchHarness.Environment("train-step");
+        record["shape"] = new JsonObject { ["B"] = size.Batch, ["J"] = size.Samples, ["D"] = size.Dim, ["grid"] = $"{size.Channels}x{size.Grid}x{size.Grid}", ["word_dim"] = size.WordDim };
+        record["step"] = stats.ToJson();
+        record["images_per_s_from_cached_grids"] = Math.Round(size.Batch / stats.MedianMs * 1000, 1);
+        record["torchsharp_live_tensors_after"] = live;
+        record["resnet18_frozen_vs_cache"] = FeatureCacheScenario.Run(size.Cache, seed);
+        return record;
+    }
+}
