@@ -36,6 +36,16 @@ public class DemoTests
             string html = File.ReadAllText(report);
             Assert.Contains("R-Precision", html);
             Assert.DoesNotContain("src=\"http", html);
+            // The demo's own report, opened offline in headless Chromium: every chart really drew.
+            Assert.True(File.Exists(Pcme.Tests.Plots.BrowserRenderTests.Chromium), "install chromium (apt-get install -y chromium); .ci/run does");
+            string dom = Pcme.Tests.Plots.BrowserRenderTests.DumpDom(report, Path.Combine(dir, "profile"));
+            var sections = System.Text.RegularExpressions.Regex.Matches(dom, "<section class=\"pcme-chart\"");
+            Assert.Equal(5, sections.Count);
+            for (int i = 0; i < sections.Count; i++)
+            {
+                int end = i + 1 < sections.Count ? sections[i + 1].Index : dom.Length;
+                Assert.Contains("class=\"main-svg\"", dom[sections[i].Index..end]);
+            }
             Assert.True(File.Exists(Path.Combine(dir, "pcme", "checkpoints", "best", "state.json")));
             Assert.Single(File.ReadAllLines(Path.Combine(dir, "mu-only", "metrics.jsonl")));
         }

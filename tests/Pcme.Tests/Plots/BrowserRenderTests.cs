@@ -10,7 +10,7 @@ namespace Pcme.Tests.Plots;
 /// </summary>
 public class BrowserRenderTests
 {
-    const string Chromium = "/usr/bin/chromium";
+    internal const string Chromium = "/usr/bin/chromium";
 
     [Fact]
     public void Headless_chromium_draws_every_chart_of_the_report_offline()
@@ -44,7 +44,7 @@ public class BrowserRenderTests
     }
 
     /// <summary>The DOM after scripts ran; every host name resolves to nothing, so only inlined code can draw.</summary>
-    static string DumpDom(string page, string profile)
+    internal static string DumpDom(string page, string profile)
     {
         var start = new ProcessStartInfo(Chromium)
         {
