@@ -16,6 +16,7 @@ public static class BenchCommand
         ["loss"] = tiny => LossScenario.Run(tiny ? LossScenario.Size.Tiny : LossScenario.Size.Full),
         ["retrieval"] = tiny => RetrievalScenario.Run(tiny ? RetrievalScenario.Size.Tiny : RetrievalScenario.Size.Full),
         ["train-step"] = tiny => TrainStepScenario.Run(tiny ? TrainStepScenario.Size.Tiny : TrainStepScenario.Size.Full),
+        ["memory"] = tiny => MemoryScenario.Run(tiny ? MemoryScenario.Size.Tiny : MemoryScenario.Size.Full),
     };
 
     /// <summary>Creates the command.</summary>
