@@ -28,7 +28,8 @@ public class GridFeatureCacheTests
             Assert.True(got.sub(want).abs().max().item<float>() <= 2e-3 * Math.Max(1, want.abs().max().item<float>()));
             AllClose(D1(got), D1(cache.ReadIds(["img6", "img0", "img3"])));
 
-            using var reopened = GridFeatureCache.Open(Path.Combine(dir, "small"), "small");
+            using var reopened = GridFeatureCache.Open(Path.Combine(dir, "small"), backbone.Kind);
+            Assert.Equal("small-8", backbone.Kind);
             AllClose(D1(got), D1(reopened.Read([6, 0, 3])));
             Assert.Throws<Pcme.Modules.WeightFileException>(() => GridFeatureCache.Open(Path.Combine(dir, "small"), "resnet18"));
             Assert.Throws<KeyNotFoundException>(() => reopened.ReadIds(["nope"]));
