@@ -73,6 +73,13 @@ public static class GaussianProjection
             .ToArray();
     }
 
+    /// <summary>The Gaussians of a two-dimensional <paramref name="embedding"/> as they are (no projection), one label each.</summary>
+    public static IReadOnlyList<Gaussian2D> As2D(GaussianEmbedding embedding, IReadOnlyList<string> labels)
+    {
+        if (embedding.Dimension != 2) throw new ArgumentException($"As2D needs a 2-D embedding; this one has D = {embedding.Dimension}. Use Fit and Project.", nameof(embedding));
+        return Project(embedding, new PrincipalPlane([0, 0], [1, 0], [0, 1], (double.NaN, double.NaN)), labels);
+    }
+
     /// <summary>
     /// For each Gaussian, the correlation of its projected coordinates,
     /// v1^T S v2 / sqrt(v1^T S v1 * v2^T S v2) with S = diag(sigma^2): 0 when the axis-aligned ellipse

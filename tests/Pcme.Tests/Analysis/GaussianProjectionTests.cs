@@ -56,6 +56,16 @@ public class GaussianProjectionTests
     }
 
     [Fact]
+    public void Two_dimensional_embeddings_are_taken_as_they_are()
+    {
+        using var scope = NewDisposeScope();
+        var e = new GaussianEmbedding(tensor(new float[] { 1, -2 }, [1, 2]), tensor(new float[] { 0, MathF.Log(9) }, [1, 2]));
+        var g = Assert.Single(GaussianProjection.As2D(e, ["x"]));
+        Assert.Equal(new Pcme.Plots.Gaussian2D("x", 1, -2, 1, 3), g with { SigmaY = Math.Round(g.SigmaY, 5) });
+        Assert.Throws<ArgumentException>(() => GaussianProjection.As2D(new GaussianEmbedding(zeros([1, 3]), zeros([1, 3])), ["y"]));
+    }
+
+    [Fact]
     public void Bad_inputs_are_clear_errors()
     {
         using var scope = NewDisposeScope();
