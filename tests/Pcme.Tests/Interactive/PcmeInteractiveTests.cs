@@ -45,6 +45,42 @@ public class PcmeInteractiveTests
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(second, @"renderPlotly_[0-9a-f]+\(\)"));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]   // notebook front ends load RequireJS: plotly.js must still set window.Plotly
+    [InlineData(false, true)]   // an output without plotly.js shown before the one that carries it
+    public void Chart_outputs_draw_in_a_browser_offline(bool amdLoaderPresent, bool laterOutputFirst)
+    {
+        const string chromium = "/usr/bin/chromium";
+        if (!File.Exists(chromium))
+            Assert.Fail($"{chromium} not found: install it with `apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this).");
+        ChartHtml.Source = PlotlyJsSource.EmbedOnce;
+        ChartHtml.ResetSession();
+        string first = ChartHtml.Render(Figures.Heatmap(new double[,] { { 1, 2 }, { 3, 4 } }, title: "first"));
+        string second = ChartHtml.Render(Figures.Lines([new LineSeries("s", [1, 2], [3, 4])], "second", "x", "y"));
+        string amd = amdLoaderPresent ? "<script>window.define = function () { throw new Error('plotly registered as an AMD module'); }; window.define.amd = {};</script>" : "";
+        string body = laterOutputFirst ? $"<section id=\"b\">{second}</section><section id=\"a\">{first}</section>" : $"<section id=\"a\">{first}</section><section id=\"b\">{second}</section>";
+        string dir = Directory.CreateTempSubdirectory("pcme-notebook-browser-").FullName;
+        try
+        {
+            string page = Path.Combine(dir, "outputs.html");
+            File.WriteAllText(page, $"<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{amd}{body}</body></html>");
+            string dom = Pcme.Tests.Plots.BrowserRenderTests.DumpDom(page, Path.Combine(dir, "profile"));
+            foreach (var id in new[] { "a", "b" })
+            {
+                int start = dom.IndexOf($"<section id=\"{id}\">", StringComparison.Ordinal);
+                int end = dom.IndexOf("</section>", start, StringComparison.Ordinal);
+                Assert.True(start >= 0 && end > start, $"section {id} missing");
+                Assert.True(dom[start..end].Contains("class=\"main-svg\""), $"plotly drew no SVG in section {id}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            ChartHtml.ResetSession();
+        }
+    }
+
     [Fact]
     public void Cdn_source_never_embeds_plotly_js()
     {

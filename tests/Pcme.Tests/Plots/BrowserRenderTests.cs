@@ -44,7 +44,7 @@ public class BrowserRenderTests
     }
 
     /// <summary>The DOM after scripts ran; every host name resolves to nothing, so only inlined code can draw.</summary>
-    static string DumpDom(string page, string profile)
+    internal static string DumpDom(string page, string profile)
     {
         var start = new ProcessStartInfo(Chromium)
         {
