@@ -32,6 +32,8 @@ public class NotebooksTests(ITestOutputHelper output)
             .Select(o => $"cell {o.Cell}: {(string?)o.Output["ename"]}: {(string?)o.Output["evalue"]}").ToArray();
         Assert.True(errors.Length == 0, $"{name}: {errors.Length} cell error(s):\n{string.Join("\n", errors)}");
         Assert.True(run.ExitCode == 0, $"{name}: dotnet repl exited with {run.ExitCode}.\n{Tail(run.Console)}");
+        // The setup cell's status line comes from the kit's formatter: registration with the engine's Formatter worked.
+        Assert.Contains(Outputs(run.Executed!), o => o.Cell == FirstCodeCell(run.Executed!) && Html(o.Output) is { } h && h.Contains("libtorch loaded", StringComparison.Ordinal));
         int charts = Outputs(run.Executed!).Count(o => Html(o.Output) is { } html && html.Contains("Plotly.newPlot(", StringComparison.Ordinal));
         Assert.True(charts > 0, $"{name}: no text/html output with a plotly chart.");
         Assert.True(run.Seconds < 300, $"{name} took {run.Seconds:F0} s in small mode; the budget is 3 minutes on two cores.");
@@ -83,6 +85,9 @@ public class NotebooksTests(ITestOutputHelper output)
         return Regex.Matches(props, "<PackageVersion Include=\"([^\"]+)\" Version=\"([^\"]+)\"")
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value.Replace("$(TorchSharpVersion)", torch));
     }
+
+    static int FirstCodeCell(JsonNode executed) =>
+        executed["cells"]!.AsArray().Select((c, i) => (c, i)).First(x => (string?)x.c!["cell_type"] == "code").i;
 
     static string Source(JsonNode cell) => cell["source"] is JsonArray a ? string.Concat(a.Select(x => (string?)x)) : (string?)cell["source"] ?? "";
 
