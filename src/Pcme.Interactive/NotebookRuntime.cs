@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.Loader;
 using Pcme.Runtime;
 
@@ -6,20 +5,24 @@ namespace Pcme.Interactive;
 
 /// <summary>
 /// The first call of every notebook: makes libtorch load inside the kernel (no deps.json there,
-/// shared/DESIGN.md §5) and lets Plotly.NET find FSharp.Core in the final .NET Interactive engine.
+/// shared/DESIGN.md §5), lets Plotly.NET find FSharp.Core in the final .NET Interactive engine, and
+/// registers the kit's formatters (<see cref="PcmeFormatters"/>).
 /// </summary>
 public static class NotebookRuntime
 {
     static int fsharpFixInstalled;
 
     /// <summary>
-    /// Installs the FSharp.Core redirect, loads the native runtime (libstdc++ fix included) and
-    /// returns its status; throws one clear <see cref="TorchRuntimeException"/> if it cannot work.
+    /// Installs the FSharp.Core redirect, loads the native runtime (libstdc++ fix included), registers
+    /// the formatters when running in a .NET Interactive kernel, and returns the runtime's status;
+    /// throws one clear <see cref="TorchRuntimeException"/> if libtorch cannot work.
     /// </summary>
     public static TorchRuntimeStatus Bootstrap()
     {
         InstallFSharpCoreRedirect();
-        return TorchRuntime.EnsureLoaded();
+        var status = TorchRuntime.EnsureLoaded();
+        PcmeFormatters.Register();
+        return status;
     }
 
     /// <summary>

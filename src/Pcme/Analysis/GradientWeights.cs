@@ -20,6 +20,33 @@ public sealed record GradientWeightMaps(bool Positive, Tensor Logits, Tensor Exa
 {
     /// <summary>The gradient the exact weights predict: -+ w (1 - s(+-l)). Equals <see cref="Autograd"/>.</summary>
     public Tensor PredictedGradient => Exact.mul(SigmoidComplement).mul(Positive ? -1 : 1);
+
+    /// <summary>
+    /// -mean_jk log s(+-l_jk): the loss if every sample pair had to be right on its own. By Jensen's
+    /// inequality it is at least <see cref="Loss"/> = -log mean_jk s(+-l_jk), which one right sample pair can
+    /// already make small (paper Sec. 3.2.2).
+    /// </summary>
+    public double MeanSamplePairLoss
+    {
+        get
+        {
+            using var scope = NewDisposeScope();
+            return nn.functional.logsigmoid(Positive ? Logits : Logits.neg()).mean().neg().to(ScalarType.Float64).item<double>();
+        }
+    }
+
+    /// <summary>
+    /// 1 / sum_jk w_jk^2 of the exact weights: how many sample pairs effectively carry the gradient
+    /// (J K when all weigh the same, 1 when one pair takes all of it).
+    /// </summary>
+    public double EffectiveSamplePairs
+    {
+        get
+        {
+            using var scope = NewDisposeScope();
+            return 1 / Exact.pow(2).sum().to(ScalarType.Float64).item<double>();
+        }
+    }
 }
 
 /// <summary>Computes <see cref="GradientWeightMaps"/>.</summary>

@@ -53,4 +53,28 @@ public static class DatasetEmbedder
         }
         return (new GaussianEmbedding(cat(means, 0), cat(logVars, 0)), unknownOnly);
     }
+
+    /// <summary>
+    /// Any caption texts (not only a data set's, e.g. "a red shape" to compare with "a red circle") as
+    /// Gaussian embeddings on the CPU, in the given order. Unlike <see cref="EmbedCaptions"/>, a text
+    /// with no word of <paramref name="vocabulary"/> is an error naming it, since its embedding would mean nothing.
+    /// </summary>
+    public static GaussianEmbedding EmbedTexts(PcmeModel model, Vocabulary vocabulary, IReadOnlyList<string> texts, Device device, int batchSize = 256)
+    {
+        if (texts.Count == 0) throw new ArgumentException("Need at least one text to embed.", nameof(texts));
+        var ids = texts.Select((t, i) => vocabulary.TryEncode(t, $"text-{i}", out var e, out _) ? e
+            : throw new ArgumentException($"Text {i} ('{t}') has no word of the model's vocabulary; use words of its training captions.", nameof(texts))).ToArray();
+        model.eval();
+        var means = new List<Tensor>(); var logVars = new List<Tensor>();
+        for (int s = 0; s < ids.Length; s += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var (tokens, lengths) = DatasetTrainingData.Pad(ids.Skip(s).Take(batchSize).ToArray(), device);
+            var o = model.EncodeCaptions(tokens, lengths);
+            means.Add(o.Embedding.Mean.cpu().MoveToOuterDisposeScope());
+            logVars.Add(o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());
+        }
+        return new GaussianEmbedding(cat(means, 0), cat(logVars, 0));
+    }
 }

@@ -114,7 +114,11 @@ public static class SyntheticStudy
         return new ValidationResult(metric, r.ToJson().ToJsonString());
     }
 
-    static (Pcme.Probabilistic.GaussianEmbedding, Pcme.Probabilistic.GaussianEmbedding) Embed(TrainedModel m, ICrossModalDataset ds)
+    /// <summary>
+    /// Every image and caption of a synthetic data set (rendered scenes, evaluation pipeline) embedded
+    /// with <paramref name="m"/> on its device; both come back on the CPU in data set order.
+    /// </summary>
+    public static (Pcme.Probabilistic.GaussianEmbedding Images, Pcme.Probabilistic.GaussianEmbedding Captions) Embed(TrainedModel m, ICrossModalDataset ds)
     {
         var images = DatasetEmbedder.EmbedImages(m.Model, ds, Experiment.EvalPipeline(m.Config, true), m.Config.Dataloader.EvalBatchSize, m.Device);
         var (captions, _) = DatasetEmbedder.EmbedCaptions(m.Model, ds, m.Vocabulary, m.Config.Dataloader.EvalBatchSize, m.Device);

@@ -65,4 +65,26 @@ public class GradientWeightsTests
         var e = D2(full.Exact);
         Assert.True(e[0][0] > 0.9, $"weight on the matching sample pair: {e[0][0]}");
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Mean_sample_pair_loss_bounds_the_loss_and_effective_pairs_count_the_weights(bool positive)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(9);
+        var za = randn([4, 3], dtype: float64, generator: g); var zb = randn([5, 3], dtype: float64, generator: g);
+        var w = GradientWeights.ForSamples(za, zb, 2, 1.5, positive);
+        var l = D1(w.Logits);
+        double Nls(double x) => Math.Log(1 + Math.Exp(positive ? -x : x));   // -log s(+-x)
+        Close(l.Average(Nls), w.MeanSamplePairLoss, rel: 1e-10);
+        Assert.True(w.MeanSamplePairLoss >= w.Loss);
+        var exact = D1(w.Exact);
+        Close(1 / exact.Sum(x => x * x), w.EffectiveSamplePairs, rel: 1e-10);
+        Assert.InRange(w.EffectiveSamplePairs, 1, 20);
+        // Identical samples: every pair weighs the same, so all 20 pairs count.
+        var same = GradientWeights.ForSamples(zeros([4, 3], float64), zeros([5, 3], float64), 2, 1.5, positive);
+        Close(20, same.EffectiveSamplePairs, rel: 1e-10);
+        Close(same.Loss, same.MeanSamplePairLoss, rel: 1e-10);
+    }
 }

@@ -18,6 +18,7 @@ static class DotnetRepl
     {
         _ = Restored.Value;
         Directory.CreateDirectory(Path.GetDirectoryName(outputPath)!);
+        if (File.Exists(outputPath)) File.Delete(outputPath);   // never read a stale copy from an earlier run
         var (code, output) = Run("dotnet", ["repl", "--run", notebook, "--exit-after-run", "--output-path", outputPath], timeout, env);
         JsonNode? executed = File.Exists(outputPath) ? JsonNode.Parse(File.ReadAllText(outputPath)) : null;
         return (code, output, executed);

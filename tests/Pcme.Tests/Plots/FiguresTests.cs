@@ -220,4 +220,25 @@ public class FiguresTests
         Assert.Equal("σ by level — ünïcode", FigureJson.Of(chart).TitleText());
         Assert.Equal(JsonValueKind.Array, FigureJson.Of(chart).GetProperty("data").ValueKind);
     }
+
+    [Fact]
+    public void Lines_draws_one_trace_per_series_with_optional_error_bars_and_log_x()
+    {
+        var fig = FigureJson.Of(Figures.Lines(
+        [
+            new LineSeries("estimate", [1, 2, 4], [0.5, 0.6, 0.55], Error: [0.2, 0.1, 0.05]),
+            new LineSeries("exact", [1, 4], [0.56, 0.56]),
+        ], "MC estimate", "J", "p", logX: true));
+        var traces = fig.Traces();
+        Assert.Equal(["estimate", "exact"], traces.Select(t => t.Str("name")));
+        Assert.Equal([1.0, 2, 4], traces[0].Doubles("x"));
+        Assert.Equal([0.2, 0.1, 0.05], traces[0].GetProperty("error_y").Doubles("array"));
+        Assert.False(traces[1].TryGetProperty("error_y", out _));
+        Assert.Equal("MC estimate", fig.TitleText());
+        Assert.Equal("J", fig.AxisTitle("xaxis"));
+        Assert.Equal("p", fig.AxisTitle("yaxis"));
+        Assert.Equal("log", fig.Layout().GetProperty("xaxis").Str("type"));
+        Assert.Throws<ArgumentException>(() => Figures.Lines([new LineSeries("bad", [1, 2], [1])], "t", "x", "y"));
+        Assert.Throws<ArgumentException>(() => Figures.Lines([new LineSeries("zero", [0, 1], [1, 1])], "t", "x", "y", logX: true));
+    }
 }
