@@ -3,6 +3,7 @@ using Pcme.Runtime;
 
 namespace Pcme.Tests.Interactive;
 
+[Collection("notebooks")]
 public class NotebookRuntimeTests
 {
     [Fact]

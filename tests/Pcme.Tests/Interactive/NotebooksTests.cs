@@ -12,6 +12,7 @@ namespace Pcme.Tests.Interactive;
 /// least one drawn chart. Executed copies go to artifacts/notebooks/ (git-ignored), with their run folders under
 /// artifacts/notebooks/runs/NAME, so notebooks 4 and 5 take their standalone path (train their own model).
 /// </summary>
+[Collection("notebooks")]
 public class NotebooksTests(ITestOutputHelper output)
 {
     static readonly string[] Expected = ["01-hib-background", "02-training-pcme", "03-gradient-weights", "04-test-time-variants", "05-uncertainty"];
@@ -103,6 +104,10 @@ public class NotebooksTests(ITestOutputHelper output)
 
     static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
 }
+
+/// <summary>Notebook runs take both cores for minutes: they run alone, not beside other test classes (their timings stay meaningful).</summary>
+[CollectionDefinition("notebooks", DisableParallelization = true)]
+public sealed class NotebooksCollection;
 
 /// <summary>
 /// Runs the notebooks once per test process, in order, at most <see cref="Parallelism"/> at a time
