@@ -54,7 +54,7 @@ public static class TrainCommand
             .Start(ctx =>
             {
                 ProgressTask? task = null;
-                model = Experiment.Train(config, train, vocabulary, words, output, val is null ? null : m => SyntheticStudy.Validate(m, val),
+                model = Experiment.Train(config, train, vocabulary, words, output, val is null ? null : m => SyntheticStudy.Validate(m, val, synthetic),
                     new SynchronousProgress<TrainingProgress>(p =>
                     {
                         task ??= ctx.AddTask("train", maxValue: p.Epochs * p.StepsPerEpoch);

@@ -105,10 +105,13 @@ public static class SyntheticStudy
         return new SyntheticStudyResult(rows, byLevel, rho, sigma, relevant, levels, bins, pcme.Result.History, muOnly.Result.History, clock.Elapsed.TotalSeconds, options.Seed);
     }
 
-    /// <summary>Validation for best-checkpoint selection: mean of i2t and t2i R-Precision with the cosine scorer.</summary>
-    public static ValidationResult Validate(TrainedModel model, ICrossModalDataset val)
+    /// <summary>
+    /// Validation for best-checkpoint selection: mean of i2t and t2i R-Precision with the cosine scorer.
+    /// <paramref name="syntheticImages"/> picks the image pipeline (false: resize + center crop for real photos).
+    /// </summary>
+    public static ValidationResult Validate(TrainedModel model, ICrossModalDataset val, bool syntheticImages = true)
     {
-        var (images, captions) = Embed(model, val);
+        var (images, captions) = Embed(model, val, syntheticImages);
         var r = ModelEvaluation.Evaluate(images, captions, val, [Scorer.Create("cosine")]).Single();
         double metric = (r.Metrics.ImageToText.RPrecision + r.Metrics.TextToImage.RPrecision) / 2;
         return new ValidationResult(metric, r.ToJson().ToJsonString());
@@ -118,9 +121,9 @@ public static class SyntheticStudy
     /// Every image and caption of a synthetic data set (rendered scenes, evaluation pipeline) embedded
     /// with <paramref name="m"/> on its device; both come back on the CPU in data set order.
     /// </summary>
-    public static (Pcme.Probabilistic.GaussianEmbedding Images, Pcme.Probabilistic.GaussianEmbedding Captions) Embed(TrainedModel m, ICrossModalDataset ds)
+    public static (Pcme.Probabilistic.GaussianEmbedding Images, Pcme.Probabilistic.GaussianEmbedding Captions) Embed(TrainedModel m, ICrossModalDataset ds, bool syntheticImages = true)
     {
-        var images = DatasetEmbedder.EmbedImages(m.Model, ds, Experiment.EvalPipeline(m.Config, true), m.Config.Dataloader.EvalBatchSize, m.Device);
+        var images = DatasetEmbedder.EmbedImages(m.Model, ds, Experiment.EvalPipeline(m.Config, syntheticImages), m.Config.Dataloader.EvalBatchSize, m.Device);
         var (captions, _) = DatasetEmbedder.EmbedCaptions(m.Model, ds, m.Vocabulary, m.Config.Dataloader.EvalBatchSize, m.Device);
         return (images, captions);
     }
