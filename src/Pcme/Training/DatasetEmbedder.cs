@@ -41,17 +41,7 @@ public static class DatasetEmbedder
             unknownOnly++;
             return new long[] { Vocabulary.StartId, Vocabulary.UnknownId, Vocabulary.EndId };
         }).ToArray();
-        var means = new List<Tensor>(); var logVars = new List<Tensor>();
-        for (int s = 0; s < ids.Length; s += batchSize)
-        {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var (tokens, lengths) = DatasetTrainingData.Pad(ids.Skip(s).Take(batchSize).ToArray(), device);
-            var o = model.EncodeCaptions(tokens, lengths);
-            means.Add(o.Embedding.Mean.cpu().MoveToOuterDisposeScope());
-            logVars.Add(o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());
-        }
-        return (new GaussianEmbedding(cat(means, 0), cat(logVars, 0)), unknownOnly);
+        return (EncodeTokenIds(model, ids, batchSize, device), unknownOnly);
     }
 
     /// <summary>
@@ -64,6 +54,12 @@ public static class DatasetEmbedder
         if (texts.Count == 0) throw new ArgumentException("Need at least one text to embed.", nameof(texts));
         var ids = texts.Select((t, i) => vocabulary.TryEncode(t, $"text-{i}", out var e, out _) ? e
             : throw new ArgumentException($"Text {i} ('{t}') has no word of the model's vocabulary; use words of its training captions.", nameof(texts))).ToArray();
+        return EncodeTokenIds(model, ids, batchSize, device);
+    }
+
+    /// <summary>Encodes token id sequences in batches (eval mode, no grad); results on the CPU.</summary>
+    static GaussianEmbedding EncodeTokenIds(PcmeModel model, long[][] ids, int batchSize, Device device)
+    {
         model.eval();
         var means = new List<Tensor>(); var logVars = new List<Tensor>();
         for (int s = 0; s < ids.Length; s += batchSize)
