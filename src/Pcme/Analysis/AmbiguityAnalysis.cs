@@ -25,16 +25,23 @@ public static class AmbiguityAnalysis
             }).ToArray();
     }
 
-    /// <summary>Spearman's rank correlation (average ranks for ties; NaN when either side is constant).</summary>
+    /// <summary>
+    /// Spearman's rank correlation: the Pearson correlation of the average ranks (correct with ties,
+    /// equal to scipy.stats.spearmanr). NaN when either side is constant or there are fewer than 2 points.
+    /// </summary>
     public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
-        if (x.Count != y.Count) throw new ArgumentException($"Spearman needs paired samples ({x.Count} vs {y.Count}).");
+        if (x.Count != y.Count) throw new ArgumentException($"Spearman needs paired samples ({x.Count} vs {y.Count}).", nameof(y));
+        foreach (var v in x.Concat(y))
+            if (double.IsNaN(v)) throw new ArgumentException("Spearman's rho is undefined with NaN values.");
+        if (x.Count < 2) return double.NaN;
         return Pearson(Ranks(x), Ranks(y));
     }
 
     /// <summary>Pearson's correlation coefficient.</summary>
     public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
+        if (x.Count != y.Count) throw new ArgumentException($"Pearson needs paired samples ({x.Count} vs {y.Count}).", nameof(y));
         int n = x.Count;
         double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
         for (int i = 0; i < n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) * (x[i] - mx); syy += (y[i] - my) * (y[i] - my); }

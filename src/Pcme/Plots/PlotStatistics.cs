@@ -41,48 +41,12 @@ public static class PlotStatistics
             .ToArray();
     }
 
-    /// <summary>
-    /// Ranks 1..n with ties given the average of the ranks they span (the "fractional" ranking that
-    /// Spearman's rho with ties needs, as scipy.stats.rankdata's default).
-    /// </summary>
-    public static double[] AverageRanks(IReadOnlyList<double> values)
-    {
-        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
-        var ranks = new double[values.Count];
-        for (int start = 0; start < order.Length;)
-        {
-            int end = start;
-            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]]) end++;
-            double rank = (start + end) / 2.0 + 1;
-            for (int k = start; k <= end; k++) ranks[order[k]] = rank;
-            start = end + 1;
-        }
-        return ranks;
-    }
+    /// <summary>Ranks 1..n with ties given the average of the ranks they span (scipy.stats.rankdata's default); see <see cref="Pcme.Analysis.AmbiguityAnalysis.Ranks"/>.</summary>
+    public static double[] AverageRanks(IReadOnlyList<double> values) => Pcme.Analysis.AmbiguityAnalysis.Ranks(values);
 
-    /// <summary>
-    /// Spearman's rank correlation: the Pearson correlation of the average ranks (correct with ties,
-    /// equal to scipy.stats.spearmanr). NaN when either side is constant or there are fewer than 2 points.
-    /// </summary>
-    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count) throw new ArgumentException($"x has {x.Count} entries but y has {y.Count}.", nameof(y));
-        foreach (var v in x.Concat(y))
-            if (double.IsNaN(v)) throw new ArgumentException("Spearman's rho is undefined with NaN values.");
-        if (x.Count < 2) return double.NaN;
-        return Pearson(AverageRanks(x), AverageRanks(y));
-    }
+    /// <summary>Spearman's rank correlation (equal to scipy.stats.spearmanr); see <see cref="Pcme.Analysis.AmbiguityAnalysis.Spearman"/>.</summary>
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pcme.Analysis.AmbiguityAnalysis.Spearman(x, y);
 
-    /// <summary>Pearson's correlation coefficient; NaN when either side has zero variance.</summary>
-    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count) throw new ArgumentException($"x has {x.Count} entries but y has {y.Count}.", nameof(y));
-        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < x.Count; i++)
-        {
-            double dx = x[i] - mx, dy = y[i] - my;
-            sxy += dx * dy; sxx += dx * dx; syy += dy * dy;
-        }
-        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
-    }
+    /// <summary>Pearson's correlation coefficient; see <see cref="Pcme.Analysis.AmbiguityAnalysis.Pearson"/>.</summary>
+    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pcme.Analysis.AmbiguityAnalysis.Pearson(x, y);
 }
