@@ -163,7 +163,7 @@ public sealed class SymmetricKlScorer : Scorer
 /// <summary>
 /// Expected likelihood kernel, log form: -1/2 sum_d [(mu_q - mu_g)^2/(v_q + v_g) + log(v_q + v_g)]
 /// (log of N(mu_q; mu_g, S_q + S_g) up to a constant). The per-pair denominator does not separate,
-/// so it is computed by broadcasting within the block.
+/// so it is not a GEMM: <see cref="DenominatorPairSums"/> computes it in one fused pass on the CPU.
 /// </summary>
 public sealed class ElkScorer : Scorer
 {
@@ -172,17 +172,13 @@ public sealed class ElkScorer : Scorer
     /// <inheritdoc />
     public override long BytesPerPair(long dim) => 4 * 4 * dim;
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g)
-    {
-        var diff2 = q.Mean.unsqueeze(1).sub(g.Mean.unsqueeze(0)).pow(2);            // [Q, G, D]
-        var sum = q.Variance.unsqueeze(1).add(g.Variance.unsqueeze(0));
-        return diff2.div(sum).add(sum.log()).sum(2).mul(-0.5);
-    }
+    public override Tensor Score(ScoringSet q, ScoringSet g) => DenominatorPairSums.Compute(q, g, alpha: -0.5, beta: -0.5);
 }
 
 /// <summary>
 /// Negated Bhattacharyya distance: -sum_d [ (mu_q - mu_g)^2 / (4 (v_q + v_g)) + 1/2 log((v_q + v_g)/2)
-/// - 1/4 (log v_q + log v_g) ]. Broadcast within the block (the first two terms do not separate).
+/// - 1/4 (log v_q + log v_g) ]. The first two terms do not separate (<see cref="DenominatorPairSums"/>);
+/// the last is per item.
 /// </summary>
 public sealed class BhattacharyyaScorer : Scorer
 {
@@ -193,11 +189,10 @@ public sealed class BhattacharyyaScorer : Scorer
     /// <inheritdoc />
     public override Tensor Score(ScoringSet q, ScoringSet g)
     {
-        var diff2 = q.Mean.unsqueeze(1).sub(g.Mean.unsqueeze(0)).pow(2);
-        var sum = q.Variance.unsqueeze(1).add(g.Variance.unsqueeze(0));
-        var pairTerms = diff2.div(sum).mul(0.25).add(sum.mul(0.5).log().mul(0.5)).sum(2);
+        long d = q.Mean.shape[1];
+        var pairTerms = DenominatorPairSums.Compute(q, g, alpha: -0.25, beta: -0.5, gamma: 0.5 * d * Math.Log(2));
         var itemTerms = q.LogVariance.sum(1, keepdim: true).add(g.LogVariance.sum(1).unsqueeze(0)).mul(0.25);
-        return pairTerms.sub(itemTerms).neg();
+        return pairTerms.add(itemTerms);
     }
 }
 

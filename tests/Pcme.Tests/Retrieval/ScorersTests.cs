@@ -7,8 +7,8 @@ namespace Pcme.Tests.Retrieval;
 
 public class ScorersTests
 {
-    static GaussianEmbedding Random(long n, long d, Generator g) =>
-        new(randn([n, d], dtype: float64, generator: g), randn([n, d], dtype: float64, generator: g).mul(0.7).sub(1.5));
+    static GaussianEmbedding Random(long n, long d, Generator g, ScalarType dtype = ScalarType.Float64) =>
+        new(randn([n, d], dtype: dtype, generator: g), randn([n, d], dtype: dtype, generator: g).mul(0.7).sub(1.5));
 
     /// <summary>Per-pair, per-dimension reference of each closed form (plain doubles).</summary>
     static double Naive(string name, double[] m1, double[] h1, double[] m2, double[] h2)
@@ -44,11 +44,14 @@ public class ScorersTests
     [InlineData("js")]
     [InlineData("elk")]
     [InlineData("bhattacharyya")]
-    public void Closed_forms_equal_the_per_pair_per_dimension_formula(string name)
+    [InlineData("elk", true)]             // float32 on the CPU: the fused kernel
+    [InlineData("bhattacharyya", true)]
+    public void Closed_forms_equal_the_per_pair_per_dimension_formula(string name, bool float32 = false)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(1);
-        var q = Random(5, 6, g); var gal = Random(7, 6, g);
+        var dtype = float32 ? ScalarType.Float32 : ScalarType.Float64;
+        var q = Random(5, 19, g, dtype); var gal = Random(7, 19, g, dtype);
         var s = D2(RetrievalEngine.ScoreMatrix(Scorer.Create(name), q, gal, new RetrievalOptions(QueryBlock: 2)).to(float64));
         // ScoreMatrix returns float32: compare with a float32-level tolerance against the double reference.
         var qm = D2(q.Mean); var qh = D2(q.LogVariance); var gm = D2(gal.Mean); var gh = D2(gal.LogVariance);

@@ -1,0 +1,132 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pcme.Retrieval;
+
+/// <summary>
+/// The two per-pair sums that ELK and the Bhattacharyya distance need and that do not separate over
+/// items, because the denominator v_q + v_g belongs to the pair:
+/// A = sum_d (mu_q - mu_g)^2 / (v_q + v_g) and L = sum_d log(v_q + v_g). It returns
+/// <c>alpha A + beta L + gamma</c> for every (query, gallery) pair, [Q, G].
+/// <para>
+/// Broadcasting this in libtorch materialises several [Q, G, D] temporaries and takes one log per
+/// pair and dimension. The CPU kernel here is one pass over the inputs in cache-sized gallery tiles:
+/// SIMD lanes accumulate A, and L is taken from the floating-point representation — each
+/// s = v_q + v_g = m 2^e with m in [1, 2), so sum log s = log(prod m) + (sum e) ln 2 — with the
+/// mantissa product renormalised before it can overflow and one log per pair at the end. Other
+/// devices and dtypes, and variances that are not finite normal floats, use the broadcast form.
+/// </para>
+/// </summary>
+public static class DenominatorPairSums
+{
+    const int RenormaliseEvery = 32;   // 32 lane products of m in [1, 2) stay below 2^32: no overflow.
+    const float MinNormal = 1.17549435e-38f;  // smallest normal float32
+    const int GalleryTile = 32;        // 32 items x D floats x 2 (mean, variance) stay in L2 at D = 1024.
+
+    /// <summary>alpha A + beta L + gamma for every pair (see the type's summary), [Q, G], same dtype and device as the inputs.</summary>
+    public static Tensor Compute(ScoringSet q, ScoringSet g, double alpha, double beta, double gamma = 0) =>
+        CanUseKernel(q, g) ? Kernel(q, g, (float)alpha, (float)beta, gamma) : Broadcast(q, g, alpha, beta, gamma);
+
+    /// <summary>The libtorch broadcast form, [Q, G, D] temporaries (the reference and the GPU path).</summary>
+    public static Tensor Broadcast(ScoringSet q, ScoringSet g, double alpha, double beta, double gamma = 0)
+    {
+        var diff2 = q.Mean.unsqueeze(1).sub(g.Mean.unsqueeze(0)).pow(2);             // [Q, G, D]
+        var sum = q.Variance.unsqueeze(1).add(g.Variance.unsqueeze(0));
+        return diff2.div(sum).sum(2).mul(alpha).add(sum.log().sum(2).mul(beta)).add(gamma);
+    }
+
+    /// <summary>Whether <see cref="Compute"/> takes the fused CPU kernel for these inputs.</summary>
+    public static bool CanUseKernel(ScoringSet q, ScoringSet g) =>
+        q.Mean.device_type == DeviceType.CPU && g.Mean.device_type == DeviceType.CPU
+        && q.Mean.dtype == ScalarType.Float32 && g.Mean.dtype == ScalarType.Float32
+        && q.Variance.dtype == ScalarType.Float32 && g.Variance.dtype == ScalarType.Float32
+        && NormalAndBelowHalfMax(q.Variance) && NormalAndBelowHalfMax(g.Variance);
+
+    // The exponent trick needs v_q + v_g to be a finite normal float: variances in [MinNormal, MaxValue / 2]
+    // (NaN fails the comparisons too). Anything else takes the broadcast form, so results never differ in kind.
+    static bool NormalAndBelowHalfMax(Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        if (v.numel() == 0) return true;
+        var (min, max) = (v.min().item<float>(), v.max().item<float>());
+        return min >= MinNormal && max < float.MaxValue / 2;
+    }
+
+    static unsafe Tensor Kernel(ScoringSet q, ScoringSet g, float alpha, float beta, double gamma)
+    {
+        int nq = (int)q.Count, ng = (int)g.Count, dim = (int)q.Mean.shape[1];
+        using var scope = NewDisposeScope();
+        var qm = q.Mean.contiguous(); var qv = q.Variance.contiguous();
+        var gm = g.Mean.contiguous(); var gv = g.Variance.contiguous();
+        var result = empty([nq, ng], float32);
+        nint pqm = Address(qm), pqv = Address(qv), pgm = Address(gm), pgv = Address(gv), pout = Address(result);
+        int threads = Math.Max(1, torch.get_num_threads());
+        int chunk = Math.Max(1, (nq + threads - 1) / threads);
+        Parallel.For(0, (nq + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+            Rows((float*)pqm, (float*)pqv, (float*)pgm, (float*)pgv, (float*)pout,
+                 c * chunk, Math.Min(nq, (c + 1) * chunk), ng, dim, alpha, beta, gamma));
+        return result.MoveToOuterDisposeScope();
+    }
+
+    static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+    static unsafe void Rows(float* qm, float* qv, float* gm, float* gv, float* result, int q0, int q1, int ng, int dim, float alpha, float beta, double gamma)
+    {
+        int width = Vector<float>.Count, vectorDim = dim - dim % width;
+        var mantissaMask = new Vector<int>(0x007FFFFF);
+        var one = new Vector<int>(0x3F800000);
+        var bias = new Vector<int>(127);
+        for (int t0 = 0; t0 < ng; t0 += GalleryTile)
+        {
+            int t1 = Math.Min(ng, t0 + GalleryTile);
+            for (int i = q0; i < q1; i++)
+            {
+                float* mi = qm + (long)i * dim, vi = qv + (long)i * dim;
+                for (int j = t0; j < t1; j++)
+                {
+                    float* mj = gm + (long)j * dim, vj = gv + (long)j * dim;
+                    var a = Vector<float>.Zero;
+                    var product = Vector<float>.One;
+                    var exponents = Vector<int>.Zero;
+                    int since = 0;
+                    for (int d = 0; d < vectorDim; d += width)
+                    {
+                        var diff = Vector.Load(mi + d) - Vector.Load(mj + d);
+                        var s = Vector.Load(vi + d) + Vector.Load(vj + d);
+                        a += diff * diff / s;
+                        var bits = s.As<float, int>();
+                        exponents += (bits >>> 23) - bias;
+                        product *= ((bits & mantissaMask) | one).As<int, float>();
+                        if (++since == RenormaliseEvery)
+                        {
+                            Renormalise(ref product, ref exponents, mantissaMask, one, bias);
+                            since = 0;
+                        }
+                    }
+                    Renormalise(ref product, ref exponents, mantissaMask, one, bias);
+                    double mantissas = 1;
+                    for (int l = 0; l < width; l++) mantissas *= product[l];
+                    double sumA = Vector.Sum(a), sumL = Math.Log(mantissas) + Vector.Sum(exponents) * Math.Log(2);
+                    for (int d = vectorDim; d < dim; d++)
+                    {
+                        float diff = mi[d] - mj[d], s = vi[d] + vj[d];
+                        sumA += diff * diff / s;
+                        sumL += Math.Log(s);
+                    }
+                    result[(long)i * ng + j] = (float)(alpha * sumA + beta * sumL + gamma);
+                }
+            }
+        }
+    }
+
+    // product = m 2^e with m in [1, 2): move e into the exponent sum.
+    static void Renormalise(ref Vector<float> product, ref Vector<int> exponents, Vector<int> mantissaMask, Vector<int> one, Vector<int> bias)
+    {
+        var bits = product.As<float, int>();
+        exponents += (bits >>> 23) - bias;
+        product = ((bits & mantissaMask) | one).As<int, float>();
+    }
+}
