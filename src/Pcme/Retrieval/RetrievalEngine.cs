@@ -17,12 +17,15 @@ public static class RetrievalEngine
 {
     /// <summary>
     /// Prepares both sides once (samples for sampling scorers are drawn here, queries first, from
-    /// <paramref name="generator"/>), so results do not depend on the block sizes.
+    /// <paramref name="generator"/>; separable scorers' per-item features are computed here), so results
+    /// do not depend on the block sizes and no tile recomputes per-item work.
     /// </summary>
     public static (ScoringSet Queries, ScoringSet Gallery) Prepare(Scorer scorer, GaussianEmbedding queries, GaussianEmbedding gallery, RetrievalOptions options, Generator? generator)
     {
         var device = options.Device ?? queries.Device;
-        return (ScoringSet.From(queries.To(device), scorer.Samples, generator), ScoringSet.From(gallery.To(device), scorer.Samples, generator));
+        var q = ScoringSet.From(queries.To(device), scorer.Samples, generator);
+        var g = ScoringSet.From(gallery.To(device), scorer.Samples, generator);
+        return (scorer.PrepareQueries(q), scorer.PrepareGallery(g));
     }
 
     /// <summary>Visits every (query block, gallery block) score tile; the callback gets the block offsets.</summary>

@@ -5,9 +5,10 @@ namespace Pcme.Retrieval;
 
 /// <summary>
 /// One side of a retrieval problem, with the per-item quantities scorers reuse computed once:
-/// mu, h, sigma^2, sigma and (for sampling scorers) J samples per item.
+/// mu, h, sigma^2, sigma, (for sampling scorers) J samples per item and (once a scorer has prepared
+/// the side) that scorer's per-item features.
 /// </summary>
-public sealed record ScoringSet(Tensor Mean, Tensor LogVariance, Tensor Variance, Tensor Sigma, Tensor? Samples)
+public sealed record ScoringSet(Tensor Mean, Tensor LogVariance, Tensor Variance, Tensor Sigma, Tensor? Samples, ItemFeatures? Features = null)
 {
     /// <summary>Number of items.</summary>
     public long Count => Mean.shape[0];
@@ -15,7 +16,7 @@ public sealed record ScoringSet(Tensor Mean, Tensor LogVariance, Tensor Variance
     /// <summary>Rows [start, start + length).</summary>
     public ScoringSet Slice(long start, long length) => new(
         Mean.narrow(0, start, length), LogVariance.narrow(0, start, length), Variance.narrow(0, start, length),
-        Sigma.narrow(0, start, length), Samples?.narrow(0, start, length));
+        Sigma.narrow(0, start, length), Samples?.narrow(0, start, length), Features?.Slice(start, length));
 
     /// <summary>Builds the set; draws <paramref name="samples"/> per item from <paramref name="generator"/> when J > 0.</summary>
     public static ScoringSet From(GaussianEmbedding e, int samples = 0, Generator? generator = null) =>
@@ -23,9 +24,24 @@ public sealed record ScoringSet(Tensor Mean, Tensor LogVariance, Tensor Variance
 }
 
 /// <summary>
+/// Per-item features of a scorer that separates over items: score(q, g) = F_q . F_g + b_q + b_g.
+/// Computed once per side (<see cref="Scorer.PrepareQueries"/>), so every tile is one GEMM.
+/// </summary>
+/// <param name="Features">F, [N, F].</param>
+/// <param name="Bias">b, [N].</param>
+/// <param name="Owner">The scorer that made them; another scorer recomputes its own.</param>
+/// <param name="QuerySide">Whether these are the query side's features (separable scorers need not be symmetric).</param>
+public sealed record ItemFeatures(Tensor Features, Tensor Bias, Scorer Owner, bool QuerySide)
+{
+    /// <summary>Rows [start, start + length).</summary>
+    public ItemFeatures Slice(long start, long length) => this with { Features = Features.narrow(0, start, length), Bias = Bias.narrow(0, start, length) };
+}
+
+/// <summary>
 /// A test-time variant (paper Sec. 3.2.3; shared/DESIGN.md §2): scores every query of a block against
 /// every gallery item of a block, [Q_b, G_b], higher = better match. Closed forms that separate over
-/// items are one GEMM over concatenated per-item features; the others broadcast within the block.
+/// items are one GEMM over concatenated per-item features (<see cref="SeparableScorer"/>); ELK and
+/// Bhattacharyya do not separate (<see cref="DenominatorPairSums"/>).
 /// </summary>
 public abstract class Scorer
 {
@@ -37,6 +53,10 @@ public abstract class Scorer
     public virtual long BytesPerPair(long dim) => 16;
     /// <summary>Scores a query block against a gallery block.</summary>
     public abstract Tensor Score(ScoringSet queries, ScoringSet gallery);
+    /// <summary>Per-side work done once before tiling (the retrieval engine calls it); by default nothing.</summary>
+    public virtual ScoringSet PrepareQueries(ScoringSet queries) => queries;
+    /// <summary>Per-side work done once before tiling (the retrieval engine calls it); by default nothing.</summary>
+    public virtual ScoringSet PrepareGallery(ScoringSet gallery) => gallery;
 
     /// <summary>The names of every scorer <see cref="Create"/> knows.</summary>
     public static readonly IReadOnlyList<string> Names =
@@ -61,52 +81,106 @@ public abstract class Scorer
         "csd" => new CsdScorer(),
         _ => throw new ArgumentException($"Unknown scorer '{name}'. Choose one of: {string.Join(", ", Names)}, all."),
     };
+}
 
-    /// <summary>||a_i - b_j||^2 for rows of a [Q, F] and b [G, F], one GEMM, clamped at 0.</summary>
-    protected static Tensor SquaredDistances(Tensor a, Tensor b) =>
-        a.pow(2).sum(1, keepdim: true).add(b.pow(2).sum(1).unsqueeze(0)).addmm(a, b.t(), beta: 1, alpha: -2).clamp_min(0);
+/// <summary>
+/// A scorer of the form score(q, g) = F_q . F_g + b_q + b_g: per-item features computed once per side,
+/// then one GEMM per tile — the GEMM the closed forms are measured against.
+/// </summary>
+public abstract class SeparableScorer : Scorer
+{
+    /// <summary>(F_q, b_q) for every query.</summary>
+    protected abstract (Tensor Features, Tensor Bias) QuerySide(ScoringSet queries);
+    /// <summary>(F_g, b_g) for every gallery item.</summary>
+    protected abstract (Tensor Features, Tensor Bias) GallerySide(ScoringSet gallery);
+    /// <summary>An upper bound the exact score cannot exceed (0 for negated squared distances), applied against rounding.</summary>
+    protected virtual double? UpperBound => null;
+
+    /// <inheritdoc />
+    public override long BytesPerPair(long dim) => 8;
+    /// <inheritdoc />
+    public override ScoringSet PrepareQueries(ScoringSet queries) => queries with { Features = Features(queries, query: true) };
+    /// <inheritdoc />
+    public override ScoringSet PrepareGallery(ScoringSet gallery) => gallery with { Features = Features(gallery, query: false) };
+
+    /// <inheritdoc />
+    public override Tensor Score(ScoringSet q, ScoringSet g)
+    {
+        var fq = Features(q, query: true); var fg = Features(g, query: false);
+        var scores = fq.Features.matmul(fg.Features.t()).add_(fq.Bias.unsqueeze(1)).add_(fg.Bias.unsqueeze(0));
+        return UpperBound is { } bound ? scores.clamp_max(bound) : scores;
+    }
+
+    ItemFeatures Features(ScoringSet s, bool query)
+    {
+        if (s.Features is { } f && ReferenceEquals(f.Owner, this) && f.QuerySide == query) return f;
+        var (features, bias) = query ? QuerySide(s) : GallerySide(s);
+        return new ItemFeatures(features, bias, this, query);
+    }
+
+    /// <summary>Squared row norms, [N].</summary>
+    protected static Tensor SquaredNorms(Tensor x) => x.pow(2).sum(1);
 }
 
 /// <summary>mu-only: cosine similarity of the L2-normalised means.</summary>
-public sealed class CosineScorer : Scorer
+public sealed class CosineScorer : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "cosine";
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g) =>
-        nn.functional.normalize(q.Mean, dim: 1).matmul(nn.functional.normalize(g.Mean, dim: 1).t());
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q) => (nn.functional.normalize(q.Mean, dim: 1), zeros(q.Count, dtype: q.Mean.dtype, device: q.Mean.device));
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g) => QuerySide(g);
 }
 
-/// <summary>mu-only: -||mu_q - mu_g||^2.</summary>
-public sealed class NegativeSquaredL2Scorer : Scorer
+/// <summary>mu-only: -||mu_q - mu_g||^2 = 2 mu_q . mu_g - ||mu_q||^2 - ||mu_g||^2.</summary>
+public sealed class NegativeSquaredL2Scorer : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "l2";
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g) => SquaredDistances(q.Mean, g.Mean).neg();
+    protected override double? UpperBound => 0;
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q) => (q.Mean.mul(2), SquaredNorms(q.Mean).neg());
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g) => (g.Mean, SquaredNorms(g.Mean).neg());
 }
 
 /// <summary>
 /// PCME++'s closed-form sampled distance, negated: -(||mu_q - mu_g||^2 + sum sigma_q^2 + sum sigma_g^2)
 /// = -E||z_q - z_g||^2. One GEMM plus per-item sums.
 /// </summary>
-public sealed class CsdScorer : Scorer
+public sealed class CsdScorer : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "csd";
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g) =>
-        SquaredDistances(q.Mean, g.Mean).add(q.Variance.sum(1, keepdim: true)).add(g.Variance.sum(1).unsqueeze(0)).neg();
+    protected override double? UpperBound => 0;
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q) => (q.Mean.mul(2), SquaredNorms(q.Mean).add(q.Variance.sum(1)).neg());
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g) => (g.Mean, SquaredNorms(g.Mean).add(g.Variance.sum(1)).neg());
 }
 
 /// <summary>Negated squared 2-Wasserstein distance: -(||mu_q - mu_g||^2 + ||sigma_q - sigma_g||^2), one GEMM over [mu | sigma].</summary>
-public sealed class WassersteinScorer : Scorer
+public sealed class WassersteinScorer : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "wasserstein";
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g) =>
-        SquaredDistances(cat([q.Mean, q.Sigma], 1), cat([g.Mean, g.Sigma], 1)).neg();
+    protected override double? UpperBound => 0;
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q)
+    {
+        var x = cat([q.Mean, q.Sigma], 1);
+        return (x.mul(2), SquaredNorms(x).neg());
+    }
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g)
+    {
+        var x = cat([g.Mean, g.Sigma], 1);
+        return (x, SquaredNorms(x).neg());
+    }
 }
 
 /// <summary>
@@ -114,49 +188,47 @@ public sealed class WassersteinScorer : Scorer
 /// (or KL(N_g || N_q) when reversed). It separates over items: one GEMM of [v_q + mu_q^2 | mu_q]
 /// against [1/v_g | -2 mu_g/v_g] plus per-item sums.
 /// </summary>
-public sealed class KlScorer(bool reverse) : Scorer
+public sealed class KlScorer(bool reverse) : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => reverse ? "reverse-kl" : "kl";
-
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g)
-    {
-        var kl = reverse ? Kl(g, q).t() : Kl(q, g);
-        return kl.neg();
-    }
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q) => reverse ? Reference(q) : Point(q);
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g) => reverse ? Point(g) : Reference(g);
 
-    /// <summary>KL(N_p || N_r) for all rows of p against all rows of r, [P, R].</summary>
-    internal static Tensor Kl(ScoringSet p, ScoringSet r)
+    // -KL(p || r) = -1/2 [v_p + mu_p^2 | mu_p] . [1/v_r | -2 mu_r/v_r] + 1/2 sum log v_p - 1/2 (sum mu_r^2/v_r + log v_r - 1).
+    static (Tensor, Tensor) Point(ScoringSet p) =>
+        (cat([p.Variance.add(p.Mean.pow(2)), p.Mean], 1).mul(-0.5), p.LogVariance.sum(1).mul(0.5));
+
+    static (Tensor, Tensor) Reference(ScoringSet r)
     {
-        long d = p.Mean.shape[1];
-        var left = cat([p.Variance.add(p.Mean.pow(2)), p.Mean], 1);
         var inv = r.Variance.reciprocal();
-        var right = cat([inv, r.Mean.mul(inv).mul(-2)], 1);
-        var perR = r.Mean.pow(2).mul(inv).sum(1).add(r.LogVariance.sum(1)).sub(d).unsqueeze(0);   // sum mu_r^2/v_r + log v_r - 1
-        var perP = p.LogVariance.sum(1, keepdim: true);                                           // sum log v_p
-        return left.matmul(right.t()).add(perR).sub(perP).mul(0.5);
+        var bias = r.Mean.pow(2).mul(inv).add(r.LogVariance).sub(1).sum(1).mul(-0.5);
+        return (cat([inv, r.Mean.mul(inv).mul(-2)], 1), bias);
     }
 }
 
 /// <summary>
 /// The official code's "JS" variant, a symmetric KL: -sum_d [(d + v_q)/v_g + (d + v_g)/v_q],
-/// d = (mu_q - mu_g)^2; equals -(2 KL(q||g) + 2 KL(g||q) + 2D). One GEMM of width 4D.
+/// d = (mu_q - mu_g)^2; equals -(2 KL(q||g) + 2 KL(g||q) + 2D). One GEMM of width 4D (the bilinear
+/// form has rank 4 per dimension, so no narrower GEMM computes it).
 /// </summary>
-public sealed class SymmetricKlScorer : Scorer
+public sealed class SymmetricKlScorer : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "js";
-
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g)
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q)
     {
-        var invQ = q.Variance.reciprocal(); var invG = g.Variance.reciprocal();
-        var left = cat([q.Mean.pow(2).add(q.Variance), q.Mean, invQ, q.Mean.mul(invQ)], 1);
-        var right = cat([invG, g.Mean.mul(invG).mul(-2), g.Mean.pow(2).add(g.Variance), g.Mean.mul(-2)], 1);
-        var perQ = q.Mean.pow(2).mul(invQ).sum(1, keepdim: true);
-        var perG = g.Mean.pow(2).mul(invG).sum(1).unsqueeze(0);
-        return left.matmul(right.t()).add(perQ).add(perG).neg();
+        var inv = q.Variance.reciprocal();
+        return (cat([q.Mean.pow(2).add(q.Variance), q.Mean, inv, q.Mean.mul(inv)], 1).neg(), q.Mean.pow(2).mul(inv).sum(1).neg());
+    }
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g)
+    {
+        var inv = g.Variance.reciprocal();
+        return (cat([inv, g.Mean.mul(inv).mul(-2), g.Mean.pow(2).add(g.Variance), g.Mean.mul(-2)], 1), g.Mean.pow(2).mul(inv).sum(1).neg());
     }
 }
 
@@ -198,7 +270,8 @@ public sealed class BhattacharyyaScorer : Scorer
 
 /// <summary>
 /// Monte-Carlo match probability (paper Eq. 2) with J samples per item, as log p(m = 1) (same
-/// ranking, no underflow): all J^2 sample distances of a block from one GEMM.
+/// ranking, no underflow): all J^2 sample distances of a block from one GEMM, then
+/// <see cref="MonteCarloLogMatch"/>'s fused pass.
 /// </summary>
 public sealed class MonteCarloMatchScorer(int samples, double negativeScale, double shift) : Scorer
 {
@@ -209,24 +282,21 @@ public sealed class MonteCarloMatchScorer(int samples, double negativeScale, dou
     /// <inheritdoc />
     public override long BytesPerPair(long dim) => 4L * samples * samples * 4;
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g)
-    {
-        using var a = tensor(negativeScale, q.Mean.dtype, q.Mean.device);
-        using var b = tensor(shift, q.Mean.dtype, q.Mean.device);
-        return MatchProbability.FromSamples(q.Samples!, g.Samples!, a, b).LogMatch;
-    }
+    public override Tensor Score(ScoringSet q, ScoringSet g) => MonteCarloLogMatch.Compute(q.Samples!, g.Samples!, negativeScale, shift);
 }
 
 /// <summary>
 /// The official "matmul" variant: the sum over all J^2 sample pairs of z_q^j . z_g^k. It equals
 /// (sum_j z_q^j) . (sum_k z_g^k), so it is one GEMM of the per-item sample sums.
 /// </summary>
-public sealed class SampleMatmulScorer(int samples) : Scorer
+public sealed class SampleMatmulScorer(int samples) : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => "matmul";
     /// <inheritdoc />
     public override int Samples => samples;
     /// <inheritdoc />
-    public override Tensor Score(ScoringSet q, ScoringSet g) => q.Samples!.sum(1).matmul(g.Samples!.sum(1).t());
+    protected override (Tensor, Tensor) QuerySide(ScoringSet q) => (q.Samples!.sum(1), zeros(q.Count, dtype: q.Samples!.dtype, device: q.Samples!.device));
+    /// <inheritdoc />
+    protected override (Tensor, Tensor) GallerySide(ScoringSet g) => QuerySide(g);
 }

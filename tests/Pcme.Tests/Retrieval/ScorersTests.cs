@@ -139,6 +139,25 @@ public class ScorersTests
     }
 
     [Fact]
+    public void Prepared_item_features_are_used_only_by_the_scorer_and_side_that_made_them()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(6);
+        var q = Random(4, 5, g); var gal = Random(6, 5, g);
+        var kl = Scorer.Create("kl"); var reverse = Scorer.Create("reverse-kl");
+        var (pq, pg) = RetrievalEngine.Prepare(kl, q, gal, new RetrievalOptions(), null);
+        Assert.NotNull(pq.Features); Assert.NotNull(pg.Features);
+        var (rawQ, rawG) = (ScoringSet.From(q), ScoringSet.From(gal));
+        // Prepared == unprepared for the scorer that prepared them.
+        AllClose(D1(kl.Score(rawQ, rawG)), D1(kl.Score(pq, pg)), rel: 1e-12, abs: 1e-12);
+        // Another scorer (and the swapped roles) ignore them and compute their own.
+        AllClose(D1(reverse.Score(rawQ, rawG)), D1(reverse.Score(pq, pg)), rel: 1e-12, abs: 1e-12);
+        AllClose(D1(kl.Score(rawG, rawQ)), D1(kl.Score(pg, pq)), rel: 1e-12, abs: 1e-12);
+        // reverse-kl(q, g) is kl(g, q) transposed.
+        AllClose(D1(kl.Score(rawG, rawQ).t()), D1(reverse.Score(rawQ, rawG)), rel: 1e-10, abs: 1e-10);
+    }
+
+    [Fact]
     public void Unknown_scorer_names_list_the_choices()
     {
         var e = Assert.Throws<ArgumentException>(() => Scorer.Create("cosin"));
