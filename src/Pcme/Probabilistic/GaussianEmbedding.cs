@@ -44,6 +44,9 @@ public sealed record GaussianEmbedding(Tensor Mean, Tensor LogVariance)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "The number of samples J must be at least 1.");
         var eps = randn([Count, samples, Dimension], dtype: Mean.dtype, device: Mean.device, generator: generator);
+        // Without autograd (retrieval), scale and shift the draws in place: one [N, J, D] tensor instead of three.
+        if (!is_grad_enabled() || !(Mean.requires_grad || LogVariance.requires_grad))
+            return eps.mul_(Sigma.unsqueeze(1)).add_(Mean.unsqueeze(1));
         return Mean.unsqueeze(1).add(eps.mul(Sigma.unsqueeze(1)));
     }
 

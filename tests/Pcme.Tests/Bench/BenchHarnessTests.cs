@@ -26,6 +26,12 @@ public class BenchHarnessTests
         Assert.True((double)loss["max_rel_diff_grad"]! < 1e-5, loss.ToJsonString());
         Assert.True((double)loss["ours"]!["median_ms"]! > 0);
         Assert.Equal(2, (int)loss["ours"]!["runs"]!);
+        var retrieval = JsonNode.Parse(lines.Single(l => l.Contains("\"scenario\":\"retrieval\"")))!;
+        var scored = retrieval["scorers"]!.AsArray().Select(s => (string)s!["scorer"]!).ToHashSet();
+        Assert.True(scored.SetEquals(Pcme.Retrieval.Scorer.Names), string.Join(",", scored));
+        Assert.All(retrieval["scorers"]!.AsArray(), s => Assert.True((double)s!["x_gemm"]! > 0));
+        var memory = JsonNode.Parse(lines.Single(l => l.Contains("\"scenario\":\"memory\"")))!;
+        Assert.All(memory["runs"]!.AsArray(), r => Assert.True(r!.AsObject().ContainsKey("scoring_peak_bytes")));
     }
 
     [Fact]

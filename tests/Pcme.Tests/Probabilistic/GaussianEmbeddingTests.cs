@@ -34,6 +34,20 @@ public class GaussianEmbeddingTests
     }
 
     [Fact]
+    public void In_place_sampling_without_autograd_draws_the_same_values_as_the_differentiable_path()
+    {
+        using var scope = NewDisposeScope();
+        var mu = randn([3, 6], generator: new Generator(2)); var h = randn([3, 6], generator: new Generator(3));
+        var withGrad = new GaussianEmbedding(mu.clone().requires_grad_(), h.clone().requires_grad_()).Sample(4, new Generator(9));
+        Assert.True(withGrad.requires_grad);
+        Tensor inPlace;
+        using (no_grad()) inPlace = new GaussianEmbedding(mu, h).Sample(4, new Generator(9));
+        var plain = new GaussianEmbedding(mu, h).Sample(4, new Generator(9));   // no input needs a gradient
+        Assert.Equal(D1(withGrad.detach()), D1(inPlace));
+        Assert.Equal(D1(withGrad.detach()), D1(plain));
+    }
+
+    [Fact]
     public void Uncertainty_is_the_geometric_mean_of_sigma()
     {
         using var scope = NewDisposeScope();
