@@ -76,9 +76,7 @@ public static class DenominatorPairSums
     static unsafe void Rows(float* qm, float* qv, float* gm, float* gv, float* result, int q0, int q1, int ng, int dim, float alpha, float beta, double gamma)
     {
         int width = Vector<float>.Count, vectorDim = dim - dim % width;
-        var mantissaMask = new Vector<int>(0x007FFFFF);
-        var one = new Vector<int>(0x3F800000);
-        var bias = new Vector<int>(127);
+        int pairedDim = dim - dim % (2 * width);
         for (int t0 = 0; t0 < ng; t0 += GalleryTile)
         {
             int t1 = Math.Min(ng, t0 + GalleryTile);
@@ -88,29 +86,26 @@ public static class DenominatorPairSums
                 for (int j = t0; j < t1; j++)
                 {
                     float* mj = gm + (long)j * dim, vj = gv + (long)j * dim;
-                    var a = Vector<float>.Zero;
-                    var product = Vector<float>.One;
-                    var exponents = Vector<int>.Zero;
-                    int since = 0;
-                    for (int d = 0; d < vectorDim; d += width)
+                    // Two independent sets of accumulators hide the latency of the loop-carried adds and multiplies.
+                    Vector<float> a0 = Vector<float>.Zero, a1 = Vector<float>.Zero, p0 = Vector<float>.One, p1 = Vector<float>.One;
+                    Vector<int> e0 = Vector<int>.Zero, e1 = Vector<int>.Zero;
+                    int d = 0;
+                    while (d < pairedDim)
                     {
-                        var diff = Vector.Load(mi + d) - Vector.Load(mj + d);
-                        var s = Vector.Load(vi + d) + Vector.Load(vj + d);
-                        a += diff * diff / s;
-                        var bits = s.As<float, int>();
-                        exponents += (bits >>> 23) - bias;
-                        product *= ((bits & mantissaMask) | one).As<int, float>();
-                        if (++since == RenormaliseEvery)
+                        int end = Math.Min(pairedDim, d + 2 * RenormaliseEvery * width);
+                        for (; d < end; d += 2 * width)
                         {
-                            Renormalise(ref product, ref exponents, mantissaMask, one, bias);
-                            since = 0;
+                            Step(mi + d, vi + d, mj + d, vj + d, ref a0, ref p0, ref e0);
+                            Step(mi + d + width, vi + d + width, mj + d + width, vj + d + width, ref a1, ref p1, ref e1);
                         }
+                        (p0, e0) = Renormalise(p0, e0); (p1, e1) = Renormalise(p1, e1);
                     }
-                    Renormalise(ref product, ref exponents, mantissaMask, one, bias);
+                    if (d < vectorDim) { Step(mi + d, vi + d, mj + d, vj + d, ref a0, ref p0, ref e0); (p0, e0) = Renormalise(p0, e0); }
+                    var a = a0 + a1; var product = p0 * p1; var exponents = e0 + e1;   // two mantissas < 2 each: < 4
                     double mantissas = 1;
                     for (int l = 0; l < width; l++) mantissas *= product[l];
                     double sumA = Vector.Sum(a), sumL = Math.Log(mantissas) + Vector.Sum(exponents) * Math.Log(2);
-                    for (int d = vectorDim; d < dim; d++)
+                    for (d = vectorDim; d < dim; d++)
                     {
                         float diff = mi[d] - mj[d], s = vi[d] + vj[d];
                         sumA += diff * diff / s;
@@ -122,11 +117,23 @@ public static class DenominatorPairSums
         }
     }
 
+    // One SIMD step: A += (mu_q - mu_g)^2 / s; s = m 2^e goes into the mantissa product and the exponent sum.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Step(float* mq, float* vq, float* mg, float* vg, ref Vector<float> a, ref Vector<float> product, ref Vector<int> exponents)
+    {
+        var diff = Vector.Load(mq) - Vector.Load(mg);
+        var s = Vector.Load(vq) + Vector.Load(vg);
+        a += diff * diff / s;
+        var bits = s.As<float, int>();
+        exponents += (bits >>> 23) - new Vector<int>(127);
+        product *= ((bits & new Vector<int>(0x007FFFFF)) | new Vector<int>(0x3F800000)).As<int, float>();
+    }
+
     // product = m 2^e with m in [1, 2): move e into the exponent sum.
-    static void Renormalise(ref Vector<float> product, ref Vector<int> exponents, Vector<int> mantissaMask, Vector<int> one, Vector<int> bias)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector<float>, Vector<int>) Renormalise(Vector<float> product, Vector<int> exponents)
     {
         var bits = product.As<float, int>();
-        exponents += (bits >>> 23) - bias;
-        product = ((bits & mantissaMask) | one).As<int, float>();
+        return (((bits & new Vector<int>(0x007FFFFF)) | new Vector<int>(0x3F800000)).As<int, float>(), exponents + ((bits >>> 23) - new Vector<int>(127)));
     }
 }
