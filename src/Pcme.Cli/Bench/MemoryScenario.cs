@@ -27,7 +27,7 @@ public static class MemoryScenario
     public static JsonObject Run(Size size, int seed = 0)
     {
         var g = new Generator((ulong)seed);
-        GaussianEmbedding Random(int n) => new(randn([n, size.Dim], generator: g), randn([n, size.Dim], generator: g).sub(4));
+        GaussianEmbedding Random(int n) => new(randn([n, size.Dim], generator: g), randn([n, size.Dim], generator: g).sub_(4));
         var queries = Random(size.Queries);
         var scorer = Scorer.Create("mc", size.Samples, 10, 10);
         var rows = new JsonArray();

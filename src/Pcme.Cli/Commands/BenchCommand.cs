@@ -46,7 +46,18 @@ public static class BenchCommand
         foreach (var name in names)
         {
             if (!quiet) Console.Error.WriteLine($"pcme bench: running {name}{(tiny ? " (tiny)" : "")}...");
+            var process = System.Diagnostics.Process.GetCurrentProcess();
+            var (user, system) = (process.UserProcessorTime, process.PrivilegedProcessorTime);
+            var wall = System.Diagnostics.Stopwatch.StartNew();
             var record = Scenarios[name](tiny);
+            process.Refresh();
+            // Wall and CPU time of the whole scenario: a large system share means page faults (fresh tensor memory).
+            record["scenario_seconds"] = new JsonObject
+            {
+                ["wall"] = Math.Round(wall.Elapsed.TotalSeconds, 1),
+                ["user_cpu"] = Math.Round((process.UserProcessorTime - user).TotalSeconds, 1),
+                ["system_cpu"] = Math.Round((process.PrivilegedProcessorTime - system).TotalSeconds, 1),
+            };
             output.WriteLine(record.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
         }
         return ExitCodes.Ok;

@@ -32,6 +32,9 @@ public class BenchHarnessTests
         Assert.All(retrieval["scorers"]!.AsArray(), s => Assert.True((double)s!["x_gemm"]! > 0));
         var memory = JsonNode.Parse(lines.Single(l => l.Contains("\"scenario\":\"memory\"")))!;
         Assert.All(memory["runs"]!.AsArray(), r => Assert.True(r!.AsObject().ContainsKey("scoring_peak_bytes")));
+        // Scoring every block leaves no TorchSharp tensor behind.
+        Assert.Equal((long)memory["torchsharp_live_tensors_before"]!, (long)memory["torchsharp_live_tensors_after"]!);
+        Assert.All(lines, l => Assert.Contains("\"scenario_seconds\"", l));
     }
 
     [Fact]
