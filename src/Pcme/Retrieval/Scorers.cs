@@ -20,7 +20,7 @@ public sealed record ScoringSet(Tensor Mean, Tensor LogVariance, Tensor Variance
 
     /// <summary>Builds the set; draws <paramref name="samples"/> per item from <paramref name="generator"/> when J > 0.</summary>
     public static ScoringSet From(GaussianEmbedding e, int samples = 0, Generator? generator = null) =>
-        new(e.Mean, e.LogVariance, e.LogVariance.exp(), e.LogVariance.mul(0.5).exp(), samples > 0 ? e.Sample(samples, generator) : null);
+        new(e.Mean, e.LogVariance, e.LogVariance.exp(), e.LogVariance.mul(0.5).exp_(), samples > 0 ? e.Sample(samples, generator) : null);
 }
 
 /// <summary>
@@ -120,6 +120,10 @@ public abstract class SeparableScorer : Scorer
 
     /// <summary>Squared row norms, [N].</summary>
     protected static Tensor SquaredNorms(Tensor x) => x.pow(2).sum(1);
+
+    /// <summary>An uninitialised [N, blocks x D] feature tensor like the set's means.</summary>
+    protected static Tensor Features(ScoringSet s, int blocks) =>
+        empty([s.Count, blocks * s.Mean.shape[1]], dtype: s.Mean.dtype, device: s.Mean.device);
 }
 
 /// <summary>mu-only: cosine similarity of the L2-normalised means.</summary>
@@ -173,13 +177,14 @@ public sealed class WassersteinScorer : SeparableScorer
     protected override (Tensor, Tensor) QuerySide(ScoringSet q)
     {
         var x = cat([q.Mean, q.Sigma], 1);
-        return (x.mul(2), SquaredNorms(x).neg());
+        var bias = SquaredNorms(x).neg_();
+        return (x.mul_(2), bias);
     }
     /// <inheritdoc />
     protected override (Tensor, Tensor) GallerySide(ScoringSet g)
     {
         var x = cat([g.Mean, g.Sigma], 1);
-        return (x, SquaredNorms(x).neg());
+        return (x, SquaredNorms(x).neg_());
     }
 }
 
@@ -198,14 +203,22 @@ public sealed class KlScorer(bool reverse) : SeparableScorer
     protected override (Tensor, Tensor) GallerySide(ScoringSet g) => reverse ? Point(g) : Reference(g);
 
     // -KL(p || r) = -1/2 [v_p + mu_p^2 | mu_p] . [1/v_r | -2 mu_r/v_r] + 1/2 sum log v_p - 1/2 (sum mu_r^2/v_r + log v_r - 1).
-    static (Tensor, Tensor) Point(ScoringSet p) =>
-        (cat([p.Variance.add(p.Mean.pow(2)), p.Mean], 1).mul(-0.5), p.LogVariance.sum(1).mul(0.5));
+    // Features are written into slices of one tensor with in-place ops: fewer fresh [N, D] temporaries.
+    static (Tensor, Tensor) Point(ScoringSet p)
+    {
+        var (f, d) = (Features(p, 2), p.Mean.shape[1]);
+        f.narrow(1, 0, d).copy_(p.Mean).pow_(2).add_(p.Variance).mul_(-0.5);
+        f.narrow(1, d, d).copy_(p.Mean).mul_(-0.5);
+        return (f, p.LogVariance.sum(1).mul_(0.5));
+    }
 
     static (Tensor, Tensor) Reference(ScoringSet r)
     {
-        var inv = r.Variance.reciprocal();
-        var bias = r.Mean.pow(2).mul(inv).add(r.LogVariance).sub(1).sum(1).mul(-0.5);
-        return (cat([inv, r.Mean.mul(inv).mul(-2)], 1), bias);
+        var (f, d) = (Features(r, 2), r.Mean.shape[1]);
+        var inv = f.narrow(1, 0, d).copy_(r.Variance).reciprocal_();
+        var scaledMean = f.narrow(1, d, d).copy_(r.Mean).mul_(inv).mul_(-2);                  // -2 mu / v
+        var bias = r.Mean.mul(scaledMean).mul_(-0.5).add_(r.LogVariance).sub_(1).sum(1).mul_(-0.5);   // mu^2/v + log v - 1
+        return (f, bias);
     }
 }
 
@@ -221,14 +234,24 @@ public sealed class SymmetricKlScorer : SeparableScorer
     /// <inheritdoc />
     protected override (Tensor, Tensor) QuerySide(ScoringSet q)
     {
-        var inv = q.Variance.reciprocal();
-        return (cat([q.Mean.pow(2).add(q.Variance), q.Mean, inv, q.Mean.mul(inv)], 1).neg(), q.Mean.pow(2).mul(inv).sum(1).neg());
+        var (f, d) = (Features(q, 4), q.Mean.shape[1]);
+        f.narrow(1, 0, d).copy_(q.Mean).pow_(2).add_(q.Variance);                  // mu^2 + v
+        f.narrow(1, d, d).copy_(q.Mean);
+        var inv = f.narrow(1, 2 * d, d).copy_(q.Variance).reciprocal_();
+        var meanOverV = f.narrow(1, 3 * d, d).copy_(q.Mean).mul_(inv);
+        var bias = q.Mean.mul(meanOverV).sum(1).neg_();                              // -sum mu^2/v
+        return (f.neg_(), bias);
     }
     /// <inheritdoc />
     protected override (Tensor, Tensor) GallerySide(ScoringSet g)
     {
-        var inv = g.Variance.reciprocal();
-        return (cat([inv, g.Mean.mul(inv).mul(-2), g.Mean.pow(2).add(g.Variance), g.Mean.mul(-2)], 1), g.Mean.pow(2).mul(inv).sum(1).neg());
+        var (f, d) = (Features(g, 4), g.Mean.shape[1]);
+        var inv = f.narrow(1, 0, d).copy_(g.Variance).reciprocal_();
+        var scaledMean = f.narrow(1, d, d).copy_(g.Mean).mul_(inv).mul_(-2);      // -2 mu / v
+        f.narrow(1, 2 * d, d).copy_(g.Mean).pow_(2).add_(g.Variance);
+        f.narrow(1, 3 * d, d).copy_(g.Mean).mul_(-2);
+        var bias = g.Mean.mul(scaledMean).sum(1).mul_(0.5);                         // -sum mu^2/v
+        return (f, bias);
     }
 }
 
