@@ -53,7 +53,9 @@ public static class MonteCarloLogMatch
         int chunk = Math.Max(1, (nq + threads - 1) / threads);
         // Gallery chunks keep the [Q J, K G_c] dot products near the cache the fused pass reads them from twice
         // (measured at 1,000 x 5,000, J = K = 7: 8.3 s with 130 MB chunks, 5.2 s with 8-32 MB).
-        int galleryChunk = (int)Math.Clamp(ChunkBytes / (4L * nq * j * k), 16, Math.Max(16, ng));
+        // The chunk's sample copy [K G_c, D] is bounded the same way, so scoring memory does not grow with the gallery.
+        long perItem = 4L * Math.Max(nq * j * k, k * dim);
+        int galleryChunk = (int)Math.Clamp(ChunkBytes / perItem, 16, Math.Max(16, ng));
         for (int g0 = 0; g0 < ng; g0 += galleryChunk)
         {
             using var chunkScope = NewDisposeScope();
