@@ -36,7 +36,7 @@ public sealed class DatasetArguments
     /// <summary>--root.</summary>
     public readonly Option<DirectoryInfo?> Root = new("--root") { Description = "CUB_200_2011 root (images/, images.txt, classes.txt)." };
     /// <summary>--captions-root.</summary>
-    public readonly Option<DirectoryInfo?> CaptionsRoot = new("--captions-root") { Description = "Folder holding Reed et al.'s text_c10/ (default: --root)." };
+    public readonly Option<DirectoryInfo?> CaptionsRoot = new("--captions-root") { Description = "Reed et al.'s text_c10/ folder or the folder holding it (default: --root)." };
     /// <summary>--split-file.</summary>
     public readonly Option<FileInfo?> SplitFile = new("--split-file") { Description = "CUB class list for this command (e.g. trainvalclasses.txt, testclasses.txt)." };
     /// <summary>--val-split-file.</summary>
@@ -58,6 +58,15 @@ public sealed class DatasetArguments
 
     /// <summary>Loads the data set for <paramref name="role"/>; null when that role has no data (e.g. no validation file given).</summary>
     public ICrossModalDataset? Load(ParseResult r, DatasetRole role)
+    {
+        var data = LoadAny(r, role);
+        // Skips are reported and the run goes on, but a set left with nothing is a wrong path, not data to train on.
+        if (data is { Images.Count: 0, Skipped: [var first, ..] })
+            throw new DataException($"{data.Name}: every image was skipped ({data.Skipped.Count}); the first: {first.Source}: {first.Reason}. Check the data set paths.");
+        return data;
+    }
+
+    ICrossModalDataset? LoadAny(ParseResult r, DatasetRole role)
     {
         string kind = r.GetValue(Kind)!;
         switch (kind)

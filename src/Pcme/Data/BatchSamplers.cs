@@ -69,7 +69,7 @@ public sealed class OnePerClassBatchSampler : IBatchSampler
             .OrderBy(g => g.Key)
             .Select(g => g.ToArray()).ToArray();
         if (batchSize > captionsByClass.Length)
-            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"A batch of {batchSize} distinct classes needs at least {batchSize} classes; {dataset.Name} has {captionsByClass.Length}.");
+            throw new DataException($"A batch of {batchSize} distinct classes needs at least {batchSize} classes; {dataset.Name} has {captionsByClass.Length}. Use a batch size of at most {captionsByClass.Length} (dataloader.batch_size).");
         this.batchSize = batchSize;
         this.seed = seed;
         batches = dataset.Captions.Count / batchSize;

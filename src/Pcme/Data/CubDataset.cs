@@ -42,7 +42,8 @@ public sealed class CubDataset : ICrossModalDataset
     /// whitespace caption lines.
     /// </summary>
     /// <param name="cubRoot">The <c>CUB_200_2011</c> folder: <c>images.txt</c>, <c>classes.txt</c>, <c>images/</c>.</param>
-    /// <param name="captionsRoot">Reed et al.'s <c>text_c10</c> folder: <c>&lt;class folder&gt;/&lt;image name&gt;.txt</c>, one caption per line.</param>
+    /// <param name="captionsRoot">Reed et al.'s <c>text_c10</c> folder (<c>&lt;class folder&gt;/&lt;image name&gt;.txt</c>, one caption
+    /// per line), or the folder holding it.</param>
     /// <param name="splitFile">A list of class folder names, one per line (e.g. <c>cvpr2016_cub/trainvalclasses.txt</c>).</param>
     /// <param name="options">Listing options.</param>
     public static CubDataset Load(string cubRoot, string captionsRoot, string splitFile, DatasetLoadOptions? options = null)
@@ -50,6 +51,8 @@ public sealed class CubDataset : ICrossModalDataset
         options ??= new();
         DataFiles.RequireFolder(cubRoot, "CUB_200_2011, holding images.txt, classes.txt and images/");
         DataFiles.RequireFolder(captionsRoot, "Reed et al.'s text_c10 caption folder");
+        // Accept the folder that holds text_c10/ (cvpr2016_cub, as Reed et al. ship it) as well as text_c10 itself.
+        if (Directory.Exists(Path.Combine(captionsRoot, "text_c10"))) captionsRoot = Path.Combine(captionsRoot, "text_c10");
         string classesFile = Path.Combine(cubRoot, "classes.txt");
         string imagesFile = Path.Combine(cubRoot, "images.txt");
 

@@ -38,6 +38,7 @@ public static class Experiment
         bool resume = false, BatchSampling sampling = BatchSampling.RandomPairs,
         bool syntheticImages = false, int? stopAfterEpoch = null)
     {
+        RequireWeightsForAFrozenBackbone(config);
         var device = DeviceResolver.Resolve(config.Train.Device);
         manual_seed(config.Train.Seed);
         var arch = Architecture(config, vocabulary);
@@ -64,6 +65,22 @@ public static class Experiment
         if (result.BestEpoch is not null && Directory.Exists(best)) Checkpoint.Load(best, model, criterion, null, arch);
         model.eval();
         return Snapshot(result);
+    }
+
+    /// <summary>
+    /// A torchvision ResNet kept frozen (model.img_finetune = false) for the first stage needs pretrained
+    /// weights: frozen random weights give features that carry nothing, and in eval mode their batch norms do
+    /// not normalise, so a random ResNet-50 grid reaches |x| ~ 200 and h = log sigma^2 ~ +-200, which
+    /// overflows exp (measured; the run stops with a NaN loss at its first step).
+    /// </summary>
+    static void RequireWeightsForAFrozenBackbone(TrainingConfig config)
+    {
+        var m = config.Model;
+        if (!ResNetGrid.Kinds.Contains(m.CnnType) || m.ImgFinetune || config.Train.PretrainEpochs == 0 || m.PretrainedResnetModelPath is { Length: > 0 })
+            return;
+        throw new ConfigException($"model.cnn_type={m.CnnType} stays frozen for train.pretrain_epochs={config.Train.PretrainEpochs} (model.img_finetune=false) " +
+            $"but has no weights: set model.pretrained_resnet_model_path to torchvision's {m.CnnType} .pth or a .safetensors file, " +
+            "or train it from scratch with model.img_finetune=true.");
     }
 
     /// <summary>Loads a checkpoint folder written by a run into a ready-to-use model on <paramref name="device"/>.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Pcme.Losses;
 using Pcme.Modules;
+using Pcme.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -111,7 +112,11 @@ public sealed class Trainer
                 (long)Math.Round(config.LrScheduler.WarmupEpochs * batches.Count), baseLr * config.LrScheduler.MinLrRatio);
 
             model.train();
-            if (!(finetune || config.Model.ImgFinetune)) model.img_enc.cnn.eval(); // a frozen backbone keeps its BN statistics
+            bool backboneTrains = finetune || config.Model.ImgFinetune;
+            if (!backboneTrains) model.img_enc.cnn.eval(); // a frozen backbone keeps its BN statistics
+            // oneDNN's ResNet-50 convolution backward dies with SIGFPE on AVX-512 CPUs (Runtime.CpuConvolution).
+            using var kernels = backboneTrains && !data.ImagesAreGrids && device.type == DeviceType.CPU
+                && model.img_enc.cnn is ResNetGrid && CpuConvolution.AvoidOneDnnBackward ? CpuConvolution.UseNativeKernels() : null;
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lr = baseLr; int items = 0;
             for (int step = 0; step < batches.Count; step++)
@@ -137,6 +142,7 @@ public sealed class Trainer
                 }
             }
 
+            kernels?.Dispose();   // validation only runs forward passes: oneDNN again
             double? metric = null; string? details = null;
             bool lastOfStage = epoch == t.PretrainEpochs - 1 || epoch == TotalEpochs - 1;
             if (validate is not null && ((epoch + 1) % Math.Max(1, t.ValEpochs) == 0 || lastOfStage))

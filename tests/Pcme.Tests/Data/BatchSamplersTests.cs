@@ -91,8 +91,9 @@ public class BatchSamplersTests
     public void One_per_class_sampler_rejects_impossible_settings()
     {
         var classed = ListDataset.WithCounts(CaptionCounts, Classes);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => BatchSamplers.OnePerClass(classed, 5, 0));
-        Assert.Contains("4", e.Message);
+        var e = Assert.Throws<DataException>(() => BatchSamplers.OnePerClass(classed, 5, 0));
+        Assert.Contains("has 4", e.Message);
+        Assert.Contains("at most 4 (dataloader.batch_size)", e.Message);
 
         var unclassed = ListDataset.WithCounts(CaptionCounts);
         var d = Assert.Throws<DataException>(() => BatchSamplers.OnePerClass(unclassed, 2, 0));

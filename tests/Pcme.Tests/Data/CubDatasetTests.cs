@@ -61,6 +61,16 @@ public sealed class CubDatasetTests : IDisposable
     }
 
     [Fact]
+    public void The_folder_holding_text_c10_works_as_the_captions_root_too()
+    {
+        WriteFixture();
+        var direct = CubDataset.Load(Cub, Text, folder.PathOf("cvpr2016_cub", "trainvalclasses.txt"));
+        var parent = CubDataset.Load(Cub, folder.PathOf("cvpr2016_cub"), folder.PathOf("cvpr2016_cub", "trainvalclasses.txt"));
+        Assert.Equal(direct.Captions.Select(c => c.Text), parent.Captions.Select(c => c.Text));
+        Assert.Equal(6, parent.Captions.Count);
+    }
+
+    [Fact]
     public void Relevance_is_same_class()
     {
         WriteFixture();
