@@ -119,7 +119,7 @@ public abstract class SeparableScorer : Scorer
     }
 
     /// <summary>Squared row norms, [N].</summary>
-    protected static Tensor SquaredNorms(Tensor x) => x.pow(2).sum(1);
+    protected static Tensor SquaredNorms(Tensor x) => linalg.vector_norm(x, dims: [1]).pow_(2);   // no [N, F] temporary
 
     /// <summary>An uninitialised [N, blocks x D] feature tensor like the set's means.</summary>
     protected static Tensor Features(ScoringSet s, int blocks) =>
