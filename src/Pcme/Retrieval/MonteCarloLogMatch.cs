@@ -46,7 +46,7 @@ public static class MonteCarloLogMatch
         long dim = queries.shape[2];
         using var scope = NewDisposeScope();
         var zq = queries.reshape(nq * j, dim);
-        var qNorms = zq.pow(2).sum(1).contiguous();
+        var qNorms = linalg.vector_norm(zq, dims: [1]).pow_(2);
         var result = empty([nq, ng], float32);
         nint pqn = Address(qNorms), pout = Address(result);
         int threads = Math.Max(1, torch.get_num_threads());
@@ -56,13 +56,18 @@ public static class MonteCarloLogMatch
         // The chunk's sample copy [K G_c, D] is bounded the same way, so scoring memory does not grow with the gallery.
         long perItem = 4L * Math.Max(nq * j * k, k * dim);
         int galleryChunk = (int)Math.Clamp(ChunkBytes / perItem, 16, Math.Max(16, ng));
+        // One buffer each for the chunk's samples and dot products, reused: fresh ones per chunk cost page faults.
+        var zgBuffer = empty([(long)k * galleryChunk * dim], float32);
+        var dotsBuffer = empty([(long)nq * j * k * galleryChunk], float32);
         for (int g0 = 0; g0 < ng; g0 += galleryChunk)
         {
             using var chunkScope = NewDisposeScope();
             int gl = Math.Min(galleryChunk, ng - g0);
-            var zg = gallery.narrow(0, g0, gl).transpose(0, 1).reshape(k * gl, dim);   // row k G_c + g: each (j, k) row runs over g
-            var dots = zq.matmul(zg.t()).contiguous();                                   // [Q J, K G_c]
-            var gNorms = zg.pow(2).sum(1).contiguous();
+            var zg = zgBuffer.narrow(0, 0, (long)k * gl * dim).view(k, gl, dim)
+                .copy_(gallery.narrow(0, g0, gl).transpose(0, 1)).view(k * gl, dim);            // row k G_c + g: each (j, k) row runs over g
+            var dots = dotsBuffer.narrow(0, 0, (long)nq * j * k * gl).view(nq * j, k * gl)
+                .addmm_(zq, zg.t(), beta: 0, alpha: 1);                                          // [Q J, K G_c]
+            var gNorms = linalg.vector_norm(zg, dims: [1]).pow_(2);
             nint pd = Address(dots), pgn = Address(gNorms);
             int offset = g0;
             Parallel.For(0, (nq + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
