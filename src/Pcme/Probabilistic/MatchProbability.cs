@@ -33,6 +33,10 @@ public static class MatchProbability
         return new(Mean(logS, logCount), Mean(logNotS, logCount));
     }
 
+    /// <summary>log p(m = 1) alone for every pair, from sample-pair logits [N_a, J, N_b, K] (test time needs no log p(m = 0)).</summary>
+    public static Tensor LogMatchFromLogits(Tensor logits) =>
+        Mean(nn.functional.logsigmoid(logits), Math.Log(logits.shape[1] * logits.shape[3]));
+
     /// <summary>log p(m = 1) and log p(m = 0) for every pair of samples [N_a, J, D] x [N_b, K, D].</summary>
     public static MatchLogProbabilities FromSamples(Tensor za, Tensor zb, Tensor negativeScale, Tensor shift) =>
         FromLogits(SampleLogits(za, zb, negativeScale, shift));

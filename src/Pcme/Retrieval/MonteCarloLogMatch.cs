@@ -32,12 +32,12 @@ public static class MonteCarloLogMatch
         return Kernel(queries, gallery, (float)negativeScale, (float)shift);
     }
 
-    /// <summary>The same value from <see cref="MatchProbability.FromSamples"/> (libtorch, any device).</summary>
+    /// <summary>The same value from <see cref="MatchProbability"/>'s libtorch form (any device; log p(m = 1) only).</summary>
     public static Tensor Reference(Tensor queries, Tensor gallery, double negativeScale, double shift)
     {
         using var a = tensor(negativeScale, queries.dtype, queries.device);
         using var b = tensor(shift, queries.dtype, queries.device);
-        return MatchProbability.FromSamples(queries, gallery, a, b).LogMatch;
+        return MatchProbability.LogMatchFromLogits(MatchProbability.SampleLogits(queries, gallery, a, b));
     }
 
     static unsafe Tensor Kernel(Tensor queries, Tensor gallery, float a, float b)

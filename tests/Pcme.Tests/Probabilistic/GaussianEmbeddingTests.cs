@@ -114,6 +114,15 @@ public class GaussianEmbeddingTests
     }
 
     [Fact]
+    public void Log_match_alone_equals_the_log_match_of_the_pair_of_log_probabilities()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(5);
+        var logits = randn([3, 4, 5, 2], dtype: float64, generator: g).mul(30);
+        Assert.Equal(D1(MatchProbability.FromLogits(logits).LogMatch), D1(MatchProbability.LogMatchFromLogits(logits)));
+    }
+
+    [Fact]
     public void Match_probability_estimate_is_a_probability_and_falls_with_distance()
     {
         using var scope = NewDisposeScope();
