@@ -46,6 +46,14 @@ public static class DoctorCommand
         Row("CUDA available", r.CudaAvailable ? $"yes ({r.CudaDeviceCount} device(s))" : "no");
         foreach (var d in r.CudaDevices) Row("CUDA device", d);
         Row("threads (intra / inter-op)", $"{r.Threads} / {r.InteropThreads}");
+        Row("CPU convolutions", r.OneDnn switch
+        {
+            null => "libtorch default (its oneDNN switch is not reachable on this platform)",
+            false => "libtorch's own kernels (oneDNN is off)",
+            true => r.AvoidOneDnnBackward
+                ? "oneDNN; libtorch's own kernels while training a ResNet on the CPU (oneDNN's ResNet-50 backward crashes on AVX-512; PCME_ONEDNN_BACKWARD=on keeps it)"
+                : "oneDNN, also for ResNet training (PCME_ONEDNN_BACKWARD=on)",
+        });
         Row("libstdc++", n.Libstdcxx);
         Row("libstdc++ lacks", n.MissingVersions.Count == 0 ? "nothing LibTorchSharp needs" : string.Join("; ", n.MissingVersions));
         Row("libstdc++ fix", n.FixActive ? "ACTIVE (weak-versioned copy of libLibTorchSharp.so)" : n.FixNeeded ? "needed but not active" : "not needed");

@@ -11,6 +11,11 @@ public sealed record RuntimeReport(
     int Threads, int InteropThreads, string Os, string DotNet, string ProcessArchitecture,
     TorchRuntimeStatus Native)
 {
+    /// <summary>Whether oneDNN serves CPU convolutions (null where libtorch's switch cannot be reached; see <see cref="CpuConvolution"/>).</summary>
+    public bool? OneDnn { get; init; }
+    /// <summary>Whether training keeps oneDNN off while back-propagating through a ResNet on the CPU (<c>PCME_ONEDNN_BACKWARD</c>).</summary>
+    public bool AvoidOneDnnBackward { get; init; } = CpuConvolution.AvoidOneDnnBackward;
+
     /// <summary>True when tensors can be created and computed with.</summary>
     public bool Works => Native.Loaded;
 
@@ -32,7 +37,8 @@ public sealed record RuntimeReport(
         return new RuntimeReport(BuildInfo.TorchSharpVersion, libtorch, backend, cuda, count,
             cuda ? CudaDriver.DeviceNames(count) : [], threads, interop,
             RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
-            RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(), native);
+            RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(), native)
+        { OneDnn = native.Loaded ? CpuConvolution.OneDnnEnabled : null };
     }
 }
 

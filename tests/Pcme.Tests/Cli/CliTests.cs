@@ -43,6 +43,8 @@ public class CliTests
         Assert.Equal(ExitCodes.Ok, DoctorCommand.Run(asJson: false, output));
         string text = output.ToString();
         Assert.Contains(TorchRuntime.Status.FixActive ? "ACTIVE" : "not needed", text);
+        Assert.Contains("CPU convolutions", text);
+        if (OperatingSystem.IsLinux()) Assert.Contains("PCME_ONEDNN_BACKWARD", text);
         Assert.Contains("0.107.0", text);
     }
 
