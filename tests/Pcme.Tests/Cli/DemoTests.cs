@@ -37,7 +37,7 @@ public class DemoTests
             Assert.Contains("R-Precision", html);
             Assert.DoesNotContain("src=\"http", html);
             // The demo's own report, opened offline in headless Chromium: every chart really drew.
-            Assert.True(File.Exists(Pcme.Tests.Plots.BrowserRenderTests.Chromium), "install chromium (apt-get install -y chromium); .ci/run does");
+            Assert.True(File.Exists(Pcme.Tests.Plots.BrowserRenderTests.Chromium), Pcme.Tests.Plots.BrowserRenderTests.InstallHint);
             string dom = Pcme.Tests.Plots.BrowserRenderTests.DumpDom(report, Path.Combine(dir, "profile"));
             var sections = System.Text.RegularExpressions.Regex.Matches(dom, "<section class=\"pcme-chart\"");
             Assert.Equal(5, sections.Count);

@@ -51,9 +51,8 @@ public class PcmeInteractiveTests
     [InlineData(false, true)]   // an output without plotly.js shown before the one that carries it
     public void Chart_outputs_draw_in_a_browser_offline(bool amdLoaderPresent, bool laterOutputFirst)
     {
-        const string chromium = "/usr/bin/chromium";
-        if (!File.Exists(chromium))
-            Assert.Fail($"{chromium} not found: install it with `apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this).");
+        string chromium = Pcme.Tests.Plots.BrowserRenderTests.Chromium;
+        if (!File.Exists(chromium)) Assert.Fail(Pcme.Tests.Plots.BrowserRenderTests.InstallHint);
         ChartHtml.Source = PlotlyJsSource.EmbedOnce;
         ChartHtml.ResetSession();
         string first = ChartHtml.Render(Figures.Heatmap(new double[,] { { 1, 2 }, { 3, 4 } }, title: "first"));

@@ -5,19 +5,30 @@ namespace Pcme.Tests.Plots;
 
 /// <summary>
 /// Opens a written report in headless Chromium with the network switched off and checks that
-/// plotly.js really drew every chart. Needs /usr/bin/chromium (Debian package <c>chromium</c>;
-/// .ci/run installs it): without it the test fails rather than skips.
+/// plotly.js really drew every chart. Needs a Chromium-based browser (<see cref="Chromium"/>; .ci/run
+/// installs Debian's <c>chromium</c>): without it the test fails rather than skips.
 /// </summary>
 public class BrowserRenderTests
 {
-    internal const string Chromium = "/usr/bin/chromium";
+    /// <summary>
+    /// The browser: <c>PCME_CHROMIUM</c> when set, else the first of Debian's chromium, Google Chrome and
+    /// Ubuntu's chromium-browser that exists (Ubuntu's apt chromium is a snap wrapper that does not run in
+    /// containers; install Google Chrome there and, if it lives elsewhere, point PCME_CHROMIUM at it).
+    /// </summary>
+    internal static string Chromium { get; } = Environment.GetEnvironmentVariable("PCME_CHROMIUM") is { Length: > 0 } path ? path
+        : new[] { "/usr/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+          ?? "/usr/bin/chromium";
+
+    internal static string InstallHint =>
+        $"{Chromium} not found: these tests render HTML in a real browser. Install it with " +
+        "`apt-get update && apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this), " +
+        "or install Google Chrome, or set PCME_CHROMIUM to a Chromium-based browser.";
 
     [Fact]
     public void Headless_chromium_draws_every_chart_of_the_report_offline()
     {
         if (!File.Exists(Chromium))
-            Assert.Fail($"{Chromium} not found: this test renders the HTML report in a real browser. Install it with " +
-                "`apt-get update && apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this).");
+            Assert.Fail(InstallHint);
 
         string dir = Directory.CreateTempSubdirectory("pcme-browser-").FullName;
         try
