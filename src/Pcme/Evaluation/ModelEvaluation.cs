@@ -42,7 +42,9 @@ public static class ModelEvaluation
         {
             var clock = Stopwatch.StartNew();
             var i2t = RetrievalEngine.ScoreMatrix(scorer, images, captions, scoring, new Generator((ulong)seed));
-            var t2i = RetrievalEngine.ScoreMatrix(scorer, captions, images, scoring, new Generator((ulong)seed + 1));
+            // Symmetric scorers: text-to-image is the transpose (half the work; sampling scorers reuse the same samples).
+            var t2i = scorer.IsSymmetric ? i2t.t().contiguous()
+                : RetrievalEngine.ScoreMatrix(scorer, captions, images, scoring, new Generator((ulong)seed + 1));
             var metrics = new CrossModalMetrics(
                 RetrievalEvaluator.Evaluate(i2t, relevance.ImageToText, null, i2tLabels).Metrics,
                 RetrievalEvaluator.Evaluate(t2i, relevance.TextToImage, null, t2iLabels).Metrics);

@@ -49,6 +49,11 @@ public abstract class Scorer
     public abstract string Name { get; }
     /// <summary>Samples per item this scorer needs (0 for closed forms).</summary>
     public virtual int Samples => 0;
+    /// <summary>
+    /// Whether score(a, b) = score(b, a) (given the same samples), so the other retrieval direction is the
+    /// transpose; false for the KL divergences.
+    /// </summary>
+    public virtual bool IsSymmetric => true;
     /// <summary>Approximate bytes of temporaries per (query, gallery) pair at dimension <paramref name="dim"/>, for choosing block sizes.</summary>
     public virtual long BytesPerPair(long dim) => 16;
     /// <summary>Scores a query block against a gallery block.</summary>
@@ -197,6 +202,8 @@ public sealed class KlScorer(bool reverse) : SeparableScorer
 {
     /// <inheritdoc />
     public override string Name => reverse ? "reverse-kl" : "kl";
+    /// <inheritdoc />
+    public override bool IsSymmetric => false;
     /// <inheritdoc />
     protected override (Tensor, Tensor) QuerySide(ScoringSet q) => reverse ? Reference(q) : Point(q);
     /// <inheritdoc />

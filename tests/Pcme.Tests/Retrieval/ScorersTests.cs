@@ -158,6 +158,24 @@ public class ScorersTests
     }
 
     [Fact]
+    public void Is_symmetric_says_exactly_when_the_other_direction_is_the_transpose()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(7);
+        var q = Random(4, 6, g); var gal = Random(5, 6, g);
+        foreach (var name in Scorer.Names)
+        {
+            var scorer = Scorer.Create(name, samples: 3, negativeScale: 2, shift: 1);
+            var (qs, gs) = RetrievalEngine.Prepare(scorer, q, gal, new RetrievalOptions(), new Generator(8));
+            var forward = D1(scorer.Score(qs, gs));
+            var backward = D1(scorer.Score(gs, qs).t().contiguous());   // same samples, roles swapped
+            double maxDiff = forward.Zip(backward, (a, b) => Math.Abs(a - b)).Max();
+            if (scorer.IsSymmetric) Assert.True(maxDiff < 1e-9, $"{name}: {maxDiff}");
+            else Assert.True(maxDiff > 1e-3, $"{name} claims asymmetry but differs by {maxDiff}");
+        }
+    }
+
+    [Fact]
     public void Unknown_scorer_names_list_the_choices()
     {
         var e = Assert.Throws<ArgumentException>(() => Scorer.Create("cosin"));
