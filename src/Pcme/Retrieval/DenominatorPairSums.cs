@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,16 +61,11 @@ public static class DenominatorPairSums
         var qm = q.Mean.contiguous(); var qv = q.Variance.contiguous();
         var gm = g.Mean.contiguous(); var gv = g.Variance.contiguous();
         var result = empty([nq, ng], float32);
-        nint pqm = Address(qm), pqv = Address(qv), pgm = Address(gm), pgv = Address(gv), pout = Address(result);
-        int threads = Math.Max(1, torch.get_num_threads());
-        int chunk = Math.Max(1, (nq + threads - 1) / threads);
-        Parallel.For(0, (nq + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
-            Rows((float*)pqm, (float*)pqv, (float*)pgm, (float*)pgv, (float*)pout,
-                 c * chunk, Math.Min(nq, (c + 1) * chunk), ng, dim, alpha, beta, gamma));
+        nint pqm = CpuKernels.Address(qm), pqv = CpuKernels.Address(qv), pgm = CpuKernels.Address(gm), pgv = CpuKernels.Address(gv),
+             pout = CpuKernels.Address(result);
+        CpuKernels.ForRowRanges(nq, (q0, q1) => Rows((float*)pqm, (float*)pqv, (float*)pgm, (float*)pgv, (float*)pout, q0, q1, ng, dim, alpha, beta, gamma));
         return result.MoveToOuterDisposeScope();
     }
-
-    static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     static unsafe void Rows(float* qm, float* qv, float* gm, float* gv, float* result, int q0, int q1, int ng, int dim, float alpha, float beta, double gamma)
     {

@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Pcme.Probabilistic;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -48,9 +46,7 @@ public static class MonteCarloLogMatch
         var zq = queries.reshape(nq * j, dim);
         var qNorms = linalg.vector_norm(zq, dims: [1]).pow_(2);
         var result = empty([nq, ng], float32);
-        nint pqn = Address(qNorms), pout = Address(result);
-        int threads = Math.Max(1, torch.get_num_threads());
-        int chunk = Math.Max(1, (nq + threads - 1) / threads);
+        nint pqn = CpuKernels.Address(qNorms), pout = CpuKernels.Address(result);
         // Gallery chunks keep the [Q J, K G_c] dot products near the cache the fused pass reads them from twice
         // (measured at 1,000 x 5,000, J = K = 7: 8.3 s with 130 MB chunks, 5.2 s with 8-32 MB).
         // The chunk's sample copy [K G_c, D] is bounded the same way, so scoring memory does not grow with the gallery.
@@ -68,15 +64,12 @@ public static class MonteCarloLogMatch
             var dots = dotsBuffer.narrow(0, 0, (long)nq * j * k * gl).view(nq * j, k * gl)
                 .addmm_(zq, zg.t(), beta: 0, alpha: 1);                                          // [Q J, K G_c]
             var gNorms = linalg.vector_norm(zg, dims: [1]).pow_(2);
-            nint pd = Address(dots), pgn = Address(gNorms);
+            nint pd = CpuKernels.Address(dots), pgn = CpuKernels.Address(gNorms);
             int offset = g0;
-            Parallel.For(0, (nq + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
-                Rows((float*)pd, (float*)pqn, (float*)pgn, (float*)pout + offset, c * chunk, Math.Min(nq, (c + 1) * chunk), j, k, gl, ng, a, b));
+            CpuKernels.ForRowRanges(nq, (q0, q1) => Rows((float*)pd, (float*)pqn, (float*)pgn, (float*)pout + offset, q0, q1, j, k, gl, ng, a, b));
         }
         return result.MoveToOuterDisposeScope();
     }
-
-    static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     static unsafe void Rows(float* dots, float* qNorms, float* gNorms, float* result, int q0, int q1, int nj, int nk, int ng, int resultStride, float a, float b)
     {

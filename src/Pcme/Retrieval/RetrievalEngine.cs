@@ -54,9 +54,13 @@ public static class RetrievalEngine
         using var scope = NewDisposeScope();
         var (q, g) = Prepare(scorer, queries, gallery, options, generator);
         var result = empty([q.Count, g.Count], float32);
-        ForEachTile(scorer, q, g, options, (qs, gs, s) => result.narrow(0, qs, s.shape[0]).narrow(1, gs, s.shape[1]).copy_(s.to(float32).cpu()));
+        ScoreInto(scorer, q, g, options, result);
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Fills <paramref name="result"/> [Q, G] (any dtype and device; tiles are converted as they are copied) from prepared sides.</summary>
+    public static void ScoreInto(Scorer scorer, ScoringSet q, ScoringSet g, RetrievalOptions options, Tensor result) =>
+        ForEachTile(scorer, q, g, options, (qs, gs, s) => result.narrow(0, qs, s.shape[0]).narrow(1, gs, s.shape[1]).copy_(s));
 
     /// <summary>
     /// The top <paramref name="k"/> gallery items per query, best first: scores and indices [Q, k].

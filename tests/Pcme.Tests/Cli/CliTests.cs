@@ -56,14 +56,8 @@ public class CliProcessTests
     public void A_runtime_that_cannot_load_gives_one_clear_line_and_exit_code_3()
     {
         if (!TorchRuntime.Status.FixNeeded) return; // only a host that needs the fix can be broken by switching it off
-        string cli = Path.Combine(AppContext.BaseDirectory, "Pcme.Cli.dll");
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(cli); psi.ArgumentList.Add("doctor");
-        psi.Environment[TorchRuntime.FixVariable] = "off";
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.Equal(ExitCodes.RuntimeUnavailable, p.ExitCode);
+        var (code, stdout, stderr) = CliProcess.Run(new Dictionary<string, string> { [TorchRuntime.FixVariable] = "off" }, "doctor");
+        Assert.Equal(ExitCodes.RuntimeUnavailable, code);
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.Contains("GLIBCXX_3.4.32", lines[0]);

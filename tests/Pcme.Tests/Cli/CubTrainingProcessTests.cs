@@ -32,18 +32,6 @@ public sealed class CubTrainingProcessTests : IDisposable
         folder.Write("cvpr2016_cub/trainvalclasses.txt", string.Join("\n", classes) + "\n");
     }
 
-    (int Code, string Out, string Err) Pcme(IDictionary<string, string>? environment, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Pcme.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync(); string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
-    }
-
     string[] Train(string run, params string[] sets) =>
         ["train", "--dataset", "cub", "--config", Path.Combine(RepoPaths.Root, "configs", "cub.yaml"),
          "--root", folder.PathOf("CUB_200_2011"), "--captions-root", folder.PathOf("cvpr2016_cub"),
@@ -57,7 +45,7 @@ public sealed class CubTrainingProcessTests : IDisposable
     {
         WriteCub();
         string run = folder.PathOf("run");
-        var r = Pcme(null, Train(run, "model.img_finetune=true"));
+        var r = CliProcess.Run(null, Train(run, "model.img_finetune=true"));
         Assert.True(r.Code == ExitCodes.Ok, $"exit {r.Code}: {r.Err}");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
         Assert.Single(metrics);
@@ -71,7 +59,7 @@ public sealed class CubTrainingProcessTests : IDisposable
     public void A_frozen_resnet_without_weights_is_refused_with_the_fix()
     {
         WriteCub();
-        var r = Pcme(null, Train(folder.PathOf("run-frozen")));
+        var r = CliProcess.Run(null, Train(folder.PathOf("run-frozen")));
         Assert.Equal(ExitCodes.BadInput, r.Code);
         var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
@@ -86,7 +74,7 @@ public sealed class CubTrainingProcessTests : IDisposable
         Directory.CreateDirectory(folder.PathOf("empty-captions"));
         var args = Train(folder.PathOf("run-empty"), "model.img_finetune=true");
         args[Array.IndexOf(args, "--captions-root") + 1] = folder.PathOf("empty-captions");
-        var r = Pcme(null, args);
+        var r = CliProcess.Run(null, args);
         Assert.Equal(ExitCodes.BadInput, r.Code);
         var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
