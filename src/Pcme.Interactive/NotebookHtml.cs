@@ -66,7 +66,7 @@ public static class NotebookHtml
     /// </summary>
     public static Html Image(RgbImage image, int scale = 2, string? caption = null)
     {
-        string src = "data:image/png;base64," + Convert.ToBase64String(ImageEncoder.EncodePng(image, scale));
+        string src = "data:image/png;base64," + Convert.ToBase64String(PngEncoder.EncodePng(image, scale));
         var html = new StringBuilder("<figure style=\"display:inline-block;margin:0.3em;vertical-align:top;max-width:")
             .Append((image.Width * scale + 20).ToString(CultureInfo.InvariantCulture)).Append("px\">")
             .Append($"<img src=\"{src}\" width=\"{image.Width * scale}\" height=\"{image.Height * scale}\" style=\"image-rendering:pixelated;border:1px solid #ddd\" alt=\"{Escape(caption ?? "image")}\">");

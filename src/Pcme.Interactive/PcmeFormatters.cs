@@ -21,7 +21,7 @@ namespace Pcme.Interactive;
 /// <item><see cref="CrossModalMetrics"/>, <see cref="ScorerResult"/> and sequences of them: metric tables.</item>
 /// <item><see cref="RgbImage"/>: the image; <see cref="Html"/>: its markup; <see cref="TorchRuntimeStatus"/>: one line.</item>
 /// </list>
-/// Every HTML string is also available directly (<see cref="GaussianSummary"/>, <see cref="MetricsTable"/>,
+/// Every HTML string is also available directly (<see cref="GaussianSummary"/>, <see cref="MetricsHtml"/>,
 /// <see cref="ScorerTable"/>, <see cref="RuntimeSummary"/>), so they can be tested and reused outside a kernel.
 /// </summary>
 public static class PcmeFormatters
@@ -54,7 +54,7 @@ public static class PcmeFormatters
         Formatter.Register<GenericChart>((chart, writer) => writer.Write(ChartHtml.Render(chart)), html);
         Formatter.Register<Html>((value, writer) => writer.Write(value.Markup), html);
         Formatter.Register<GaussianEmbedding>((value, writer) => writer.Write(GaussianSummary(value).Markup), html);
-        Formatter.Register<CrossModalMetrics>((value, writer) => writer.Write(MetricsTable(value).Markup), html);
+        Formatter.Register<CrossModalMetrics>((value, writer) => writer.Write(MetricsHtml(value).Markup), html);
         Formatter.Register<ScorerResult>((value, writer) => writer.Write(ScorerTable([value]).Markup), html);
         Formatter.Register<IEnumerable<ScorerResult>>((value, writer) => writer.Write(ScorerTable(value.ToArray()).Markup), html);
         Formatter.Register<RgbImage>((value, writer) => writer.Write(Image(value, 3).Markup), html);
@@ -89,7 +89,7 @@ public static class PcmeFormatters
     }
 
     /// <summary>Both directions' metrics (R@K, R-Precision, mAP@R, PMRP when present, query and gallery counts) and RSUM.</summary>
-    public static Html MetricsTable(CrossModalMetrics metrics, string? caption = null)
+    public static Html MetricsHtml(CrossModalMetrics metrics, string? caption = null)
     {
         var ks = metrics.ImageToText.Recalls.Select(r => r.K).ToArray();
         bool pmrp = metrics.ImageToText.Pmrp is not null || metrics.TextToImage.Pmrp is not null;

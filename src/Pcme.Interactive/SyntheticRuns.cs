@@ -43,16 +43,14 @@ public static class SyntheticRuns
 
     /// <summary>
     /// Trains PCME on the synthetic set of <paramref name="data"/> into <paramref name="runDirectory"/> exactly as
-    /// notebook 2 does (train split; best checkpoint chosen on the validation split with
-    /// <see cref="SyntheticStudy.Validate"/>; shipped synthetic word vectors) and saves the data options beside it.
+    /// notebook 2 does (through <see cref="Experiment.Create"/>: train split, best checkpoint chosen on the validation
+    /// split, the config's word vectors) and saves the data options beside it.
     /// </summary>
     public static SyntheticRun Train(SyntheticOptions data, TrainingConfig config, string runDirectory, IProgress<TrainingProgress>? progress = null)
     {
         var train = new SyntheticDataset(data, SyntheticSplit.Train);
         var val = new SyntheticDataset(data, SyntheticSplit.Validation);
-        var vocabulary = Vocabulary.Build(train.Captions.Select(c => c.Text));
-        var words = SyntheticWordVectors.ForVocabulary(vocabulary, config.Model.WordDim, config.Train.Seed);
-        var model = Experiment.Train(config, train, vocabulary, words.Weights, runDirectory, m => SyntheticStudy.Validate(m, val), progress, syntheticImages: true);
+        var model = Experiment.Create(config, new ExperimentData(train, val)).Train(runDirectory, progress);
         SaveData(runDirectory, data);
         return new SyntheticRun(model, data, runDirectory, Reused: false);
     }

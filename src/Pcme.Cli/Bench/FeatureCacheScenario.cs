@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Pcme.Modules;
+using Pcme.Training;
 using static TorchSharp.torch;
 
 namespace Pcme.Cli.Bench;
@@ -24,9 +25,11 @@ public static class FeatureCacheScenario
     public static JsonObject Run(Size size, int seed = 0)
     {
         manual_seed(seed);
-        var backbone = GridBackbone.Create(size.Backbone);
-        var encoder = new ImageEncoder(backbone, size.EmbedDim);
-        var opt = optim.AdamW(encoder.parameters().Where(p => p.requires_grad), lr: 1e-4);
+        // Built like every run (Experiment.CreateModel, Optimizers.Create); only the image side is timed.
+        var config = new TrainingConfig { Model = new() { CnnType = size.Backbone, EmbedDim = size.EmbedDim, WembType = "none" }, Optimizer = new() { Name = "adamw", LearningRate = 1e-4 } };
+        var encoder = Experiment.CreateModel(config, 10).Model.img_enc;
+        var backbone = encoder.cnn;
+        var opt = Optimizers.Create(config.Optimizer, encoder.parameters());
         using var images = randn([size.Images, 3, size.ImageSize, size.ImageSize], generator: new Generator((ulong)seed));
         string dir = Path.Combine(Path.GetTempPath(), $"pcme-bench-cache-{Environment.ProcessId}");
         var ids = Enumerable.Range(0, size.Images).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -49,10 +52,10 @@ public static class FeatureCacheScenario
             Tensor grid;
             if (fromCache) grid = cache.Read(rows);
             else using (no_grad()) grid = backbone.forward(Rows(rows));
-            opt.zero_grad();
+            opt.ZeroGrad();
             var o = encoder.FromGrid(grid);
             o.Embedding.Mean.pow(2).sum().add(o.Embedding.LogVariance.exp().mean()).backward();
-            opt.step();
+            opt.Step();
         }
         var live = BenchHarness.Measure(() => Step(false), size.Warmup, size.Repeats);
         var cached = BenchHarness.Measure(() => Step(true), size.Warmup, size.Repeats);

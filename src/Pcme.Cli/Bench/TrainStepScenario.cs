@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Pcme.Losses;
 using Pcme.Modules;
+using Pcme.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,10 +27,16 @@ public static class TrainStepScenario
     public static JsonObject Run(Size size, int seed = 0)
     {
         manual_seed(seed);
-        var backbone = size.Channels == 2048 ? (GridBackbone)new ResNetGrid("resnet50") : new SmallCnn(size.Channels / 4);
-        var model = new PcmeModel(new ImageEncoder(backbone, size.Dim), new CaptionEncoder(size.Vocabulary, size.WordDim, size.Dim));
-        var loss = new SoftContrastiveLoss(new PcmeLossOptions { Samples = size.Samples });
-        var opt = optim.AdamW(model.parameters().Where(p => p.requires_grad).Concat(loss.parameters()), lr: 1e-4);
+        // The CUB config's run, built by the experiment builder's parts (the data are random grids and tokens).
+        var config = new TrainingConfig
+        {
+            Model = new() { CnnType = size.Channels == 2048 ? "resnet50" : $"small-{size.Channels / 4}", EmbedDim = size.Dim, WordDim = size.WordDim, WembType = "none" },
+            Optimizer = new() { Name = "adamw", LearningRate = 1e-4 },
+            Criterion = new() { NumSamples = size.Samples },
+        };
+        var (_, model) = Experiment.CreateModel(config, size.Vocabulary);
+        var loss = Experiment.CreateCriterion(config);
+        var opt = Optimizers.Create(config.Optimizer, model.parameters().Concat(loss.parameters()));
         var g = new Generator((ulong)seed);
         using var grids = randn([size.Batch, size.Channels, size.Grid, size.Grid], generator: g).relu();
         using var tokens = randint(4, size.Vocabulary, [size.Batch, size.CaptionLength], generator: g);
@@ -43,10 +50,10 @@ public static class TrainStepScenario
             var img = model.EncodeGrids(grids);
             var cap = model.EncodeCaptions(tokens, lengths);
             var o = loss.Forward(img.Embedding, cap.Embedding, match, new Generator((ulong)step++));
-            opt.zero_grad();
+            opt.ZeroGrad();
             o.Loss.backward();
             nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), 2);
-            opt.step();
+            opt.Step();
         }
         var stats = BenchHarness.Measure(Step, size.Warmup, size.Repeats);
         var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;

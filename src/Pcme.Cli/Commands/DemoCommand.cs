@@ -6,7 +6,7 @@ using Pcme.Plots;
 using Pcme.Runtime;
 using Pcme.Training;
 using Spectre.Console;
-using PlotBin = Pcme.Plots.UncertaintyBin;
+using PlotBin = Pcme.Plots.RecallBinPoint;
 
 namespace Pcme.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pcme.Inference;
 using Pcme.Runtime;
 using Pcme.Training;
 using TorchSharp.PyBridge;
@@ -25,8 +26,7 @@ public static class EmbedCommand
             var dev = Resolve(r.GetValue(device)!);
             var model = LoadCheckpoint(r.GetValue(checkpoint)!, dev);
             var ds = data.Load(r, DatasetRole.Test)!;
-            bool synthetic = DatasetArguments.IsSynthetic(r, data);
-            var img = DatasetEmbedder.EmbedImages(model.Model, ds, Experiment.EvalPipeline(model.Config, synthetic), model.Config.Dataloader.EvalBatchSize, dev);
+            var img = DatasetEmbedder.EmbedImages(model.Model, ds, model.EvalPipeline, model.Config.Dataloader.EvalBatchSize, dev);
             var (cap, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
             var path = r.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pcme.Data;
 using Pcme.Evaluation;
+using Pcme.Inference;
 using Pcme.Retrieval;
 using Pcme.Training;
 using Spectre.Console;
@@ -30,7 +31,7 @@ public static class EvalCommand
             string name = r.GetValue(scorer)!;
             if (name != "all" && !Scorer.Names.Contains(name)) throw new UserInputException($"Unknown scorer '{name}'. Choose one of: {string.Join(", ", Scorer.Names)}, all.");
             string proto = r.GetValue(protocol)!;
-            if (proto is not ("whole" or "coco-1k" or "coco-5k")) throw new UserInputException($"Unknown protocol '{proto}'. Use whole, coco-1k or coco-5k.");
+            var evalProtocol = ModelEvaluation.ParseProtocol(proto) ?? throw new UserInputException($"Unknown protocol '{proto}'. Use whole, coco-1k or coco-5k.");
             var dev = EmbedCommand.Resolve(r.GetValue(device)!);
             var model = EmbedCommand.LoadCheckpoint(r.GetValue(checkpoint)!, dev);
             var ds = data.Load(r, DatasetRole.Test)!;
@@ -39,32 +40,20 @@ public static class EvalCommand
                 if (!rel.Exists) throw new UserInputException($"Relevance file '{rel.FullName}' does not exist.");
                 ds = ds.WithRelevanceFile(rel.FullName);
             }
-            bool synthetic = DatasetArguments.IsSynthetic(r, data);
-            var images = DatasetEmbedder.EmbedImages(model.Model, ds, Experiment.EvalPipeline(model.Config, synthetic), model.Config.Dataloader.EvalBatchSize, dev);
+            var images = DatasetEmbedder.EmbedImages(model.Model, ds, model.EvalPipeline, model.Config.Dataloader.EvalBatchSize, dev);
             var (captions, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
-            int j = model.Config.Model.NSamplesInference;
-            double a = model.Criterion.negative_scale.item<float>(), b = model.Criterion.shift.item<float>();
             var names = name == "all" ? (model.Architecture.Probabilistic ? Scorer.Names : ["cosine", "l2"]) : [name];
-            var scorers = names.Select(n => Scorer.Create(n, j, a, b)).ToArray();
+            var scorers = names.Select(model.CreateScorer).ToArray();
 
             var results = new JsonArray();
             var table = new Table().Title($"{ds.Name}: {ds.Images.Count} images, {ds.Captions.Count} captions ({proto})")
                 .AddColumn("scorer").AddColumn("dir").AddColumn("R@1").AddColumn("R@5").AddColumn("R@10").AddColumn("R-P").AddColumn("mAP@R").AddColumn("PMRP");
-            foreach (var s in scorers)
+            foreach (var result in ModelEvaluation.Evaluate(images, captions, ds, scorers, protocol: evalProtocol))
             {
-                CrossModalMetrics m;
-                if (proto == "whole") m = ModelEvaluation.Evaluate(images, captions, ds, [s]).Single().Metrics;
-                else
-                {
-                    var p = RetrievalProtocol.FromDataset(ds);
-                    ScoreFunction Fn(Pcme.Probabilistic.GaussianEmbedding q, Pcme.Probabilistic.GaussianEmbedding g) => (qi, gi) =>
-                        RetrievalEngine.ScoreMatrix(s, q.Select(TorchSharp.torch.tensor(qi.Select(x => (long)x).ToArray())), g.Select(TorchSharp.torch.tensor(gi.Select(x => (long)x).ToArray())), null, new TorchSharp.torch.Generator(0));
-                    var res = proto == "coco-1k" ? CocoProtocol.OneK(p, Fn(images, captions), Fn(captions, images)) : CocoProtocol.FiveK(p, Fn(images, captions), Fn(captions, images));
-                    m = res.Mean;
-                }
-                results.Add(new JsonObject { ["scorer"] = s.Name, ["metrics"] = m.ToJson() });
+                var m = result.Metrics;
+                results.Add(new JsonObject { ["scorer"] = result.Scorer, ["metrics"] = m.ToJson() });
                 foreach (var (dir, x) in new[] { ("i2t", m.ImageToText), ("t2i", m.TextToImage) })
-                    table.AddRow(s.Name, dir, F(x.RecallAt(1)), F(x.RecallAt(5)), F(x.RecallAt(10)), F(x.RPrecision), F(x.MapAtR), x.Pmrp is { } pm ? F(pm.Mean) : "-");
+                    table.AddRow(result.Scorer, dir, F(x.RecallAt(1)), F(x.RecallAt(5)), F(x.RecallAt(10)), F(x.RPrecision), F(x.MapAtR), x.Pmrp is { } pm ? F(pm.Mean) : "-");
             }
             if (r.GetValue(json))
             {

@@ -17,14 +17,18 @@ public static class TrainCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: checkpoints/last, checkpoints/best, metrics.jsonl, config.json.", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoints/last." };
         var glove = new Option<FileInfo?>("--glove") { Description = "GloVe text file (glove.840B.300d.txt layout) for model.wemb_type=glove." };
+        var relevance = new Option<FileInfo?>("--relevance") { Description = "JSON relevance file for the training split (caption id -> relevant image ids, the format pcme eval reads); with dataloader.positives=relevance its pairs are the positives." };
+        var valRelevance = new Option<FileInfo?>("--val-relevance") { Description = "JSON relevance file for the validation split (used by validation)." };
         var data = new DatasetArguments();
-        var cmd = new Command("train", "Train PCME (two stages: frozen backbone, then fine-tuning) with validation and checkpoints.") { config, set, output, resume, glove };
+        var cmd = new Command("train", "Train PCME (two stages: frozen backbone, then fine-tuning) with validation and checkpoints.") { config, set, output, resume, glove, relevance, valRelevance };
         data.AddTo(cmd);
-        cmd.SetAction(r => Run(r, data, r.GetValue(config), r.GetValue(set) ?? [], r.GetValue(output)!.FullName, r.GetValue(resume), r.GetValue(glove)));
+        cmd.SetAction(r => Run(r, data, r.GetValue(config), r.GetValue(set) ?? [], r.GetValue(output)!.FullName, r.GetValue(resume), r.GetValue(glove),
+            r.GetValue(relevance), r.GetValue(valRelevance)));
         return cmd;
     }
 
-    static int Run(ParseResult r, DatasetArguments data, FileInfo? configFile, string[] overrides, string output, bool resume, FileInfo? glove)
+    static int Run(ParseResult r, DatasetArguments data, FileInfo? configFile, string[] overrides, string output, bool resume, FileInfo? glove,
+        FileInfo? relevance, FileInfo? valRelevance)
     {
         bool synthetic = DatasetArguments.IsSynthetic(r, data);
         if (configFile is null && !synthetic) throw new UserInputException("--config FILE is required for real data sets (see configs/cub.yaml and configs/coco.yaml).");
@@ -33,35 +37,32 @@ public static class TrainCommand
         if (overrides.Length > 0) config = TrainingConfig.Load(null, ToOverrides(config).Concat(overrides));
         EmbedCommand.Resolve(config.Train.Device);
 
-        var train = data.Load(r, DatasetRole.Train)!;
+        var train = WithRelevance(data.Load(r, DatasetRole.Train)!, relevance, "--relevance");
         var val = data.Load(r, DatasetRole.Validation);
-        var vocabulary = Vocabulary.Build(train.Captions.Select(c => c.Text));
-        TorchSharp.torch.Tensor? words = config.Model.WembType switch
-        {
-            "glove" => glove is null
-                ? throw new UserInputException("model.wemb_type is glove: pass --glove FILE (glove.840B.300d.txt), or --set model.wemb_type=none to learn word vectors.")
-                : LoadGlove(glove, vocabulary, config.Model.WordDim),
-            "synthetic" => SyntheticWordVectors.ForVocabulary(vocabulary, config.Model.WordDim, config.Train.Seed).Weights,
-            "none" => null,
-            var w => throw new UserInputException($"model.wemb_type must be glove, synthetic or none (got '{w}')."),
-        };
-        var sampling = r.GetValue(data.Kind) == "cub" ? BatchSampling.OnePerClass : BatchSampling.RandomPairs;
-        Console.WriteLine($"pcme train: {train.Name}, {train.Images.Count} images, {train.Captions.Count} captions, vocabulary {vocabulary.Count}" +
+        if (valRelevance is not null)
+            val = WithRelevance(val ?? throw new UserInputException("--val-relevance needs a validation split (--val-captions, --val-split-file, or karpathy/synthetic data)."), valRelevance, "--val-relevance");
+        if (glove is { Exists: false }) throw new UserInputException($"GloVe file '{glove.FullName}' does not exist.");
+        var experiment = Experiment.Create(config, new ExperimentData(train, val) { GloVePath = glove?.FullName },
+            new SynchronousProgress<string>(m => Console.WriteLine($"pcme train: {m}")));
+        if (experiment.WordVectorReport is { } rep)
+            Console.WriteLine($"GloVe: {rep.Hits + rep.NormalisedHits}/{rep.Words} vocabulary words found ({rep.HitRate:P1} exact), {rep.Misses} missing");
+        Console.WriteLine($"pcme train: {train.Name}, {train.Images.Count} images, {train.Captions.Count} captions, vocabulary {experiment.Vocabulary.Count}" +
                           (train.Skipped.Count > 0 ? $", {train.Skipped.Count} items skipped while loading" : "") +
-                          (val is null ? ", no validation split" : $", validating on {val.Name}"));
+                          (val is null ? ", no validation split" : $", validating on {val.Name} with {config.Model.EvalMethod}") +
+                          $"; {config.Optimizer.Name}, {config.LrScheduler.Name}, {config.Criterion.Name}");
+        foreach (var note in experiment.Notes) Console.WriteLine($"note: {note}");
         TrainedModel model = null!;
         AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 ProgressTask? task = null;
-                model = Experiment.Train(config, train, vocabulary, words, output, val is null ? null : m => SyntheticStudy.Validate(m, val, synthetic),
-                    new SynchronousProgress<TrainingProgress>(p =>
+                model = experiment.Train(output, new SynchronousProgress<TrainingProgress>(p =>
                     {
                         task ??= ctx.AddTask("train", maxValue: p.Epochs * p.StepsPerEpoch);
                         task.Value = p.Epoch * p.StepsPerEpoch + p.Step;
                         task.Description = string.Create(CultureInfo.InvariantCulture,
                             $"{p.Stage} epoch {p.Epoch + 1}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} lr {p.LearningRate:E1} {p.ItemsPerSecond:F0} pairs/s ETA {p.Eta:hh\\:mm\\:ss}");
-                    }), resume, sampling, synthetic);
+                    }), resume);
             });
         foreach (var s in train.Skipped.Take(10)) Console.WriteLine($"skipped: {s.Source}: {s.Reason}");
         if (train.Skipped.Count > 10) Console.WriteLine($"... and {train.Skipped.Count - 10} more skipped items");
@@ -72,13 +73,11 @@ public static class TrainCommand
         return ExitCodes.Ok;
     }
 
-    static TorchSharp.torch.Tensor LoadGlove(FileInfo glove, Vocabulary vocabulary, int dim)
+    static Pcme.Data.ICrossModalDataset WithRelevance(Pcme.Data.ICrossModalDataset ds, FileInfo? file, string option)
     {
-        if (!glove.Exists) throw new UserInputException($"GloVe file '{glove.FullName}' does not exist.");
-        var vectors = GloVe.Load(glove.FullName, vocabulary, new WordVectorOptions { Dimension = dim });
-        var rep = vectors.Report;
-        Console.WriteLine($"GloVe: {rep.Hits + rep.NormalisedHits}/{rep.Words} vocabulary words found ({rep.HitRate:P1} exact), {rep.Misses} missing");
-        return vectors.Weights;
+        if (file is null) return ds;
+        if (!file.Exists) throw new UserInputException($"Relevance file '{file.FullName}' ({option}) does not exist.");
+        return ds.WithRelevanceFile(file.FullName);
     }
 
     /// <summary>A config as overrides, so --set applies on top of a file's values.</summary>

@@ -1,4 +1,4 @@
-using Pcme.Plots;
+
 using Pcme.Probabilistic;
 using static TorchSharp.torch;
 
@@ -23,7 +23,7 @@ public sealed record PrincipalPlane(double[] Center, double[] First, double[] Se
 /// of a Gaussian is Gaussian: the projected mean is ((mu - c).v1, (mu - c).v2) and the variance along
 /// direction v is v^T diag(sigma^2) v = sum_d v_d^2 sigma_d^2. The projected covariance also has an
 /// off-diagonal term v1^T diag(sigma^2) v2, which <see cref="Project"/> drops to draw axis-aligned
-/// ellipses (<see cref="Figures.Ellipses2D"/>); <see cref="ProjectedCorrelation"/> reports how large it is.
+/// ellipses (Plots.Figures.Ellipses2D); <see cref="ProjectedCorrelation"/> reports how large it is.
 /// </summary>
 public static class GaussianProjection
 {

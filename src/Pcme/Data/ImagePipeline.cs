@@ -215,6 +215,40 @@ public sealed class ImagePipeline
         }
     }
 
+    /// <summary>
+    /// Per-channel mean and standard deviation of <paramref name="dataset"/>'s images in [0, 1] after
+    /// <paramref name="geometry"/> (e.g. the eval resize and crop), over every pixel of at most
+    /// <paramref name="maxImages"/> images (a seeded sample when there are more), accumulated in double.
+    /// </summary>
+    public static (double[] Mean, double[] Std) MeasureChannelStatistics(ICrossModalDataset dataset, IReadOnlyList<IImageTransform> geometry, int maxImages, int seed)
+    {
+        if (dataset.Images.Count == 0) throw new DataException($"{dataset.Name} has no image to measure a mean and std on.");
+        var indices = Enumerable.Range(0, dataset.Images.Count).ToArray();
+        if (indices.Length > maxImages)
+        {
+            SeededRandom.Derive((ulong)seed, 0x57A75UL).Shuffle(indices);
+            indices = indices[..maxImages];
+            Array.Sort(indices);
+        }
+        var pipeline = new ImagePipeline(geometry);
+        var sum = new double[3]; var squares = new double[3]; long pixels = 0;
+        foreach (int i in indices)
+        {
+            using var scope = NewDisposeScope();
+            var image = pipeline.Apply(dataset.LoadImage(i), new Random(0)).to(ScalarType.Float64);
+            var s1 = image.sum([1, 2]).data<double>().ToArray();
+            var s2 = image.square().sum([1, 2]).data<double>().ToArray();
+            for (int c = 0; c < 3; c++) { sum[c] += s1[c]; squares[c] += s2[c]; }
+            pixels += image.shape[1] * image.shape[2];
+        }
+        var mean = sum.Select(v => v / pixels).ToArray();
+        var std = squares.Select((v, c) => Math.Sqrt(Math.Max(v / pixels - mean[c] * mean[c], 0))).ToArray();
+        if (std.Any(v => v < 1e-6))
+            throw new DataException($"{dataset.Name}: a colour channel is constant over the measured images (std {string.Join(", ", std.Select(v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}); " +
+                                    "dataloader.normalize = dataset cannot divide by it: use imagenet or custom.");
+        return (mean, std);
+    }
+
     /// <summary>Stacks images [3, H, W] of one size into [B, 3, H, W].</summary>
     public static Tensor Stack(IReadOnlyList<Tensor> images)
     {

@@ -14,7 +14,7 @@ static class RankingEngine
     /// <summary>Marks a gallery item PMRP must not rank (unlabelled, with <see cref="PmrpOptions.ExcludeUnlabelled"/>).</summary>
     const byte Excluded = byte.MaxValue;
 
-    internal static QueryOutcomes Run(QueryBlockScorer scorer, int queryCount, int galleryCount, GalleryRelevance? relevance, PlausibleMatchLabels? labels, RetrievalOptions options)
+    internal static QueryOutcomes Run(QueryBlockScorer scorer, int queryCount, int galleryCount, GalleryRelevance? relevance, PlausibleMatchLabels? labels, EvaluationOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(queryCount);
         if (galleryCount < 1) throw new ArgumentOutOfRangeException(nameof(galleryCount), galleryCount, "The gallery must have at least one item.");

@@ -25,7 +25,7 @@ public sealed record PmrpOptions
 }
 
 /// <summary>Settings of an evaluation.</summary>
-public sealed record RetrievalOptions
+public sealed record EvaluationOptions
 {
     /// <summary>The cut-offs of Recall@K (default 1, 5, 10; any positive K).</summary>
     public IReadOnlyList<int> RecallKs { get; init; } = [1, 5, 10];
@@ -42,7 +42,7 @@ public sealed record RetrievalOptions
     /// <summary>How relevant items are located; every method gives identical results (tests pin sort against count).</summary>
     internal RankingMethod Ranking { get; init; } = RankingMethod.Auto;
 
-    internal RetrievalOptions Validated()
+    internal EvaluationOptions Validated()
     {
         if (RecallKs.Count == 0 || RecallKs.Any(k => k < 1)) throw new ArgumentException($"Recall cut-offs must be positive; got [{string.Join(", ", RecallKs)}].");
         if (QueryBlockSize < 1) throw new ArgumentOutOfRangeException(nameof(QueryBlockSize), QueryBlockSize, "The query block size must be at least 1.");
@@ -109,7 +109,7 @@ public sealed record RetrievalEvaluation(RetrievalMetrics Metrics, QueryOutcomes
 /// Ranking metrics of a score matrix [Q, G] (queries x gallery, higher = better): Recall@K, R-Precision,
 /// mAP@R, and PMRP when multi-hot labels are given (shared/DESIGN.md §3).
 /// <para>
-/// <b>How it works.</b> Queries are processed in blocks of <see cref="RetrievalOptions.QueryBlockSize"/> on the
+/// <b>How it works.</b> Queries are processed in blocks of <see cref="EvaluationOptions.QueryBlockSize"/> on the
 /// scores' device. When PMRP is requested, or a query of the block has more than a few relevant items, the
 /// block is fully sorted (PMRP needs whole rankings, not a top-K); otherwise the position of each relevant
 /// item is counted directly (#{higher scores} + #{equal scores at lower indices}), which gives the same
@@ -132,7 +132,7 @@ public static class RetrievalEvaluator
     /// <param name="relevance">Relevant gallery items per query (Q queries, G gallery items).</param>
     /// <param name="options">Cut-offs, block size, PMRP settings.</param>
     /// <param name="plausible">Multi-hot labels for PMRP; null = no PMRP.</param>
-    public static RetrievalEvaluation Evaluate(Tensor scores, GalleryRelevance relevance, RetrievalOptions? options = null, PlausibleMatchLabels? plausible = null)
+    public static RetrievalEvaluation Evaluate(Tensor scores, GalleryRelevance relevance, EvaluationOptions? options = null, PlausibleMatchLabels? plausible = null)
     {
         CheckMatrix(scores);
         return Evaluate((start, count) => scores.narrow(0, start, count), (int)scores.shape[0], (int)scores.shape[1], relevance, options, plausible);
@@ -145,9 +145,9 @@ public static class RetrievalEvaluator
     /// <param name="relevance">Relevant gallery items per query.</param>
     /// <param name="options">Cut-offs, block size, PMRP settings.</param>
     /// <param name="plausible">Multi-hot labels for PMRP; null = no PMRP.</param>
-    public static RetrievalEvaluation Evaluate(QueryBlockScorer scores, int queryCount, int galleryCount, GalleryRelevance relevance, RetrievalOptions? options = null, PlausibleMatchLabels? plausible = null)
+    public static RetrievalEvaluation Evaluate(QueryBlockScorer scores, int queryCount, int galleryCount, GalleryRelevance relevance, EvaluationOptions? options = null, PlausibleMatchLabels? plausible = null)
     {
-        options = (options ?? new RetrievalOptions()).Validated();
+        options = (options ?? new EvaluationOptions()).Validated();
         if (relevance.QueryCount != queryCount || relevance.GalleryCount != galleryCount)
             throw new ArgumentException($"The relevance is for {relevance.QueryCount} queries x {relevance.GalleryCount} gallery items, the scores are {queryCount} x {galleryCount}.", nameof(relevance));
         var outcomes = RankingEngine.Run(scores, queryCount, galleryCount, relevance, plausible, options);
@@ -155,7 +155,7 @@ public static class RetrievalEvaluator
     }
 
     /// <summary>Averages per-query outcomes into metrics (percent).</summary>
-    internal static RetrievalMetrics Summarise(QueryOutcomes outcomes, RetrievalOptions options, int galleryCount, PlausibleMatchLabels? plausible)
+    internal static RetrievalMetrics Summarise(QueryOutcomes outcomes, EvaluationOptions options, int galleryCount, PlausibleMatchLabels? plausible)
     {
         var answerable = Enumerable.Range(0, outcomes.Count).Where(outcomes.HasRelevant).ToArray();
         if (answerable.Length == 0)
@@ -235,7 +235,7 @@ public static class PlausibleMatchRPrecision
     /// <param name="queryBlockSize">Queries ranked at once.</param>
     public static PmrpMetrics Evaluate(QueryBlockScorer scores, int queryCount, int galleryCount, PlausibleMatchLabels labels, PmrpOptions? options = null, int queryBlockSize = 128)
     {
-        var all = new RetrievalOptions { Pmrp = options ?? new PmrpOptions(), QueryBlockSize = queryBlockSize }.Validated();
+        var all = new EvaluationOptions { Pmrp = options ?? new PmrpOptions(), QueryBlockSize = queryBlockSize }.Validated();
         var outcomes = RankingEngine.Run(scores, queryCount, galleryCount, relevance: null, labels, all);
         return RetrievalEvaluator.SummarisePlausible(outcomes.Plausible!, RetrievalEvaluator.CountRankedGallery(labels, all.Pmrp));
     }

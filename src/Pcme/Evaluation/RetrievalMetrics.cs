@@ -107,7 +107,7 @@ public sealed record RetrievalMetrics(
     {
         int[] ks = [1, 5, 10];
         if (!ks.All(k => imageToText.HasRecallAt(k) && textToImage.HasRecallAt(k)))
-            throw new ArgumentException("RSUM needs Recall@1, @5 and @10 in both directions; add them to RetrievalOptions.RecallKs.");
+            throw new ArgumentException("RSUM needs Recall@1, @5 and @10 in both directions; add them to EvaluationOptions.RecallKs.");
         return ks.Sum(k => imageToText.RecallAt(k) + textToImage.RecallAt(k));
     }
 

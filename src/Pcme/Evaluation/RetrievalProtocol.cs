@@ -70,7 +70,7 @@ public sealed class RetrievalProtocol
     /// <param name="relevance">Relevance between captions and images (data set indices); null = each caption's own image only.</param>
     /// <param name="imageLabels">Multi-hot labels of the images for PMRP, or null for none.</param>
     /// <param name="options">Cut-offs, block size, PMRP settings.</param>
-    public RetrievalProtocol(IReadOnlyList<int> captionImages, int imageCount, IRelevance? relevance = null, MultiHotLabels? imageLabels = null, RetrievalOptions? options = null)
+    public RetrievalProtocol(IReadOnlyList<int> captionImages, int imageCount, IRelevance? relevance = null, MultiHotLabels? imageLabels = null, EvaluationOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(imageCount);
         this.captionImages = captionImages.ToArray();
@@ -82,7 +82,7 @@ public sealed class RetrievalProtocol
         ImageCount = imageCount;
         Relevance = relevance;
         ImageLabels = imageLabels;
-        Options = (options ?? new RetrievalOptions()).Validated();
+        Options = (options ?? new EvaluationOptions()).Validated();
         All = new CrossModalSplit("all", Enumerable.Range(0, imageCount).ToArray(), Enumerable.Range(0, this.captionImages.Length).ToArray());
     }
 
@@ -90,7 +90,7 @@ public sealed class RetrievalProtocol
     /// The protocol of a data set: its captions' images, its <see cref="ICrossModalDataset.Relevance"/>, and, when
     /// any image has <see cref="ImageItem.Labels"/>, those labels for PMRP (images with none are unlabelled).
     /// </summary>
-    public static RetrievalProtocol FromDataset(ICrossModalDataset dataset, RetrievalOptions? options = null)
+    public static RetrievalProtocol FromDataset(ICrossModalDataset dataset, EvaluationOptions? options = null)
     {
         var labels = dataset.Images.Any(i => i.Labels is not null)
             ? MultiHotLabels.FromIndices(dataset.Images.Select(i => i.Labels).ToArray())
@@ -109,7 +109,7 @@ public sealed class RetrievalProtocol
     /// <summary>Image labels for PMRP, or null.</summary>
     public MultiHotLabels? ImageLabels { get; }
     /// <summary>The evaluation settings.</summary>
-    public RetrievalOptions Options { get; }
+    public EvaluationOptions Options { get; }
     /// <summary>Every image and every caption.</summary>
     public CrossModalSplit All { get; }
 

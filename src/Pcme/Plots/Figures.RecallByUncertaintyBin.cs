@@ -8,12 +8,12 @@ namespace Pcme.Plots;
 /// <param name="MeanUncertainty">Mean uncertainty of the bin's queries (the x position).</param>
 /// <param name="RecallAt1">R@1 of the bin's queries (e.g. in percent).</param>
 /// <param name="Count">Queries in the bin (shown on hover).</param>
-public sealed record UncertaintyBin(double MeanUncertainty, double RecallAt1, int Count);
+public sealed record RecallBinPoint(double MeanUncertainty, double RecallAt1, int Count);
 
 /// <summary>The bins of one query set, e.g. "PCME i2t".</summary>
 /// <param name="Name">Legend name.</param>
 /// <param name="Bins">Bins in increasing uncertainty.</param>
-public sealed record UncertaintyBinSeries(string Name, UncertaintyBin[] Bins);
+public sealed record UncertaintyBinSeries(string Name, RecallBinPoint[] Bins);
 
 public static partial class Figures
 {

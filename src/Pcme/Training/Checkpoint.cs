@@ -36,7 +36,11 @@ public sealed record EpochMetrics(int Epoch, string Stage, double Loss, double L
 
 /// <summary>The non-tensor part of a checkpoint (state.json).</summary>
 public sealed record CheckpointState(int NextEpoch, long GlobalStep, double? BestMetric, int? BestEpoch, string ConfigJson,
-    string? VocabularyJson, ArchitectureInfo Architecture, IReadOnlyList<EpochMetrics> History, int Version = 1);
+    string? VocabularyJson, ArchitectureInfo Architecture, IReadOnlyList<EpochMetrics> History, int Version = 1)
+{
+    /// <summary>The reduce-on-plateau schedule's state (null for other schedules).</summary>
+    public PlateauState? Plateau { get; init; }
+}
 
 /// <summary>
 /// A checkpoint folder: model and loss parameters (safetensors, readable from PyTorch), optimizer
@@ -49,7 +53,7 @@ public static class Checkpoint
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Writes the checkpoint to <paramref name="directory"/> atomically.</summary>
-    public static void Save(string directory, PcmeModel model, SoftContrastiveLoss criterion, TorchSharp.Modules.OptimizerHelper? optimizer, CheckpointState state)
+    public static void Save(string directory, PcmeModel model, SoftContrastiveLoss criterion, ITrainingOptimizer? optimizer, CheckpointState state)
     {
         string full = Path.GetFullPath(directory);
         string parent = Path.GetDirectoryName(full)!;
@@ -59,7 +63,7 @@ public static class Checkpoint
         Directory.CreateDirectory(tmp);
         model.save_safetensors(Path.Combine(tmp, "model.safetensors"));
         criterion.save_safetensors(Path.Combine(tmp, "criterion.safetensors"));
-        optimizer?.save_py(Path.Combine(tmp, "optimizer.pt"));
+        optimizer?.Save(Path.Combine(tmp, optimizer.StateFileName));
         File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, Json));
         string old = full + $".old-{Environment.ProcessId}";
         if (Directory.Exists(full)) Directory.Move(full, old);
@@ -81,7 +85,7 @@ public static class Checkpoint
     /// Loads weights (and optimizer state when given) into objects built for <paramref name="expected"/>;
     /// a checkpoint of another architecture is a clear error, never a deep TorchSharp failure.
     /// </summary>
-    public static CheckpointState Load(string directory, PcmeModel model, SoftContrastiveLoss criterion, TorchSharp.Modules.OptimizerHelper? optimizer, ArchitectureInfo expected)
+    public static CheckpointState Load(string directory, PcmeModel model, SoftContrastiveLoss criterion, ITrainingOptimizer? optimizer, ArchitectureInfo expected)
     {
         var state = ReadState(directory);
         if (state.Architecture != expected)
@@ -89,8 +93,8 @@ public static class Checkpoint
                                       "Use the same config/vocabulary as the checkpoint, or start a new run folder.");
         WeightLoader.Load(model, Path.Combine(directory, "model.safetensors"), strict: true);
         WeightLoader.Load(criterion, Path.Combine(directory, "criterion.safetensors"), strict: true);
-        if (optimizer is not null && File.Exists(Path.Combine(directory, "optimizer.pt")))
-            optimizer.load_py(Path.Combine(directory, "optimizer.pt"));
+        if (optimizer is not null && File.Exists(Path.Combine(directory, optimizer.StateFileName)))
+            optimizer.Load(Path.Combine(directory, optimizer.StateFileName));
         return state;
     }
 

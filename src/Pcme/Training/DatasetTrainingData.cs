@@ -88,19 +88,10 @@ public sealed class DatasetTrainingData : ITrainingData
         var pixels = cache is not null
             ? cache.ReadIds(images.Select(i => dataset.Images[i].Id).ToArray(), device)
             : pipeline.LoadBatch(dataset, images, random, device: device);
-        var (tokens, lengths) = Pad(captions.Select(c => augmentation is null ? encoded[c] : augmentation.Apply(encoded[c], ((long)epoch << 32) ^ c)).ToArray(), device);
+        var (tokens, lengths) = TokenBatch.Pad(captions.Select(c => augmentation is null ? encoded[c] : augmentation.Apply(encoded[c], ((long)epoch << 32) ^ c)).ToArray(), device);
         var match = positives == PositivePairs.Relevance
             ? BatchSamplers.RelevanceMatrix(dataset, captions, device)
             : Pcme.Losses.MatchMatrix.FromLabels(images.Select(i => (long)i).ToArray(), images.Select(i => (long)i).ToArray(), device);
         return new PairBatch(pixels, tokens, lengths, match);
-    }
-
-    /// <summary>Right-pads token id arrays with 0 into [B, L] and returns their lengths [B] (int64, CPU).</summary>
-    public static (Tensor Tokens, Tensor Lengths) Pad(IReadOnlyList<long[]> captions, Device? device = null)
-    {
-        int max = captions.Max(c => c.Length);
-        var flat = new long[captions.Count * max];
-        for (int i = 0; i < captions.Count; i++) captions[i].CopyTo(flat, i * max);
-        return (tensor(flat, [captions.Count, max], device: device), tensor(captions.Select(c => (long)c.Length).ToArray()));
     }
 }

@@ -1,70 +1,276 @@
+using System.Security.Cryptography;
+using System.Text;
 using Pcme.Data;
+using Pcme.Evaluation;
+using Pcme.Inference;
 using Pcme.Losses;
 using Pcme.Modules;
+using Pcme.Probabilistic;
+using Pcme.Retrieval;
 using Pcme.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pcme.Training;
 
+/// <summary>
+/// What an experiment trains and validates on. Everything else (vocabulary, word vectors, batches, pipelines,
+/// model, criterion, optimizer, schedule, validation) follows from the <see cref="TrainingConfig"/>.
+/// </summary>
+/// <param name="Train">Training split.</param>
+/// <param name="Validation">Validation split for best-checkpoint selection (null: no validation; the last epoch is kept as best).</param>
+public sealed record ExperimentData(ICrossModalDataset Train, ICrossModalDataset? Validation = null)
+{
+    /// <summary>GloVe text file (glove.840B.300d.txt layout), needed when model.wemb_type = glove.</summary>
+    public string? GloVePath { get; init; }
+    /// <summary>The vocabulary; null builds it from the training captions.</summary>
+    public Vocabulary? Vocabulary { get; init; }
+    /// <summary>How batches are drawn; null: one caption per class for CUB (the official sampler), random pairs otherwise.</summary>
+    public BatchSampling? Sampling { get; init; }
+}
+
 /// <summary>A trained model with everything needed to use it.</summary>
 public sealed record TrainedModel(PcmeModel Model, SoftContrastiveLoss Criterion, Vocabulary Vocabulary, ArchitectureInfo Architecture,
-    TrainingConfig Config, TrainingResult Result, Device Device);
-
-/// <summary>Wires a config, a data set and a vocabulary into a trained model (the `pcme train` path, reused by the demo and notebooks).</summary>
-public static class Experiment
+    TrainingConfig Config, TrainingResult Result, Device Device)
 {
-    /// <summary>The architecture a config and vocabulary describe.</summary>
-    public static ArchitectureInfo Architecture(TrainingConfig config, Vocabulary vocabulary) =>
-        new(config.Model.CnnType, config.Model.EmbedDim, config.Model.WordDim, vocabulary.Count, config.Model.Probabilistic);
-
-    /// <summary>The training image pipeline of a config (random resized crop + flip + erasing for ResNets; flip-free identity for the synthetic set).</summary>
-    public static ImagePipeline TrainPipeline(TrainingConfig config, bool synthetic) => synthetic
-        ? new ImagePipeline(new Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))
-        : ImagePipeline.Train(config.Dataloader.CropSize, config.Dataloader.RandomErasingProb);
-
-    /// <summary>The evaluation image pipeline matching <see cref="TrainPipeline"/>.</summary>
-    public static ImagePipeline EvalPipeline(TrainingConfig config, bool synthetic) => synthetic
-        ? new ImagePipeline(new Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))
-        : ImagePipeline.Eval(config.Dataloader.CropSize * 256 / 224, config.Dataloader.CropSize);
+    /// <summary>The evaluation image pipeline of the config the model was trained with (normalisation included).</summary>
+    public ImagePipeline EvalPipeline => Experiment.Pipelines(Config).Eval;
 
     /// <summary>
-    /// Builds the model (word vectors from <paramref name="wordVectors"/> when given), trains it on
-    /// <paramref name="train"/> into <paramref name="outputDirectory"/>, and returns it with the best
-    /// checkpoint's weights loaded when validation ran.
+    /// A test-time scorer (<see cref="Scorer.Names"/>) with this model's current (a, b) and
+    /// model.n_samples_inference: the one place a scorer is made from a trained criterion.
     /// </summary>
-    public static TrainedModel Train(TrainingConfig config, ICrossModalDataset train, Vocabulary vocabulary, Tensor? wordVectors,
-        string outputDirectory, Func<TrainedModel, ValidationResult>? validate = null, IProgress<TrainingProgress>? progress = null,
-        bool resume = false, BatchSampling sampling = BatchSampling.RandomPairs,
-        bool syntheticImages = false, int? stopAfterEpoch = null)
+    public Scorer CreateScorer(string name)
     {
-        RequireWeightsForAFrozenBackbone(config);
-        var device = DeviceResolver.Resolve(config.Train.Device);
-        manual_seed(config.Train.Seed);
-        var arch = Architecture(config, vocabulary);
-        var model = arch.CreateModel(config.Model.ImgFinetune, config.Model.TxtFinetune);
-        if (wordVectors is not null) model.txt_enc.LoadWordVectors(wordVectors);
-        if (config.Model.InitLogVariance is { } h0) model.InitializeLogVariance(h0);
-        if (config.Model.PretrainedResnetModelPath is { Length: > 0 } weights)
-            WeightLoader.Load(model.img_enc.cnn, weights);
-        var criterion = TrainingSetup.CreateCriterion(config);
+        using var _ = no_grad();
+        return Scorer.Create(name, Config.Model.NSamplesInference, Criterion.negative_scale.item<float>(), Criterion.shift.item<float>());
+    }
+
+    /// <summary>Every image and caption of <paramref name="dataset"/> embedded (eval pipeline, eval batch size); both on the CPU in data set order.</summary>
+    public (GaussianEmbedding Images, GaussianEmbedding Captions) Embed(ICrossModalDataset dataset)
+    {
+        var images = DatasetEmbedder.EmbedImages(Model, dataset, EvalPipeline, Config.Dataloader.EvalBatchSize, Device);
+        var (captions, _) = DatasetEmbedder.EmbedCaptions(Model, dataset, Vocabulary, Config.Dataloader.EvalBatchSize, Device);
+        return (images, captions);
+    }
+}
+
+/// <summary>
+/// The one place a run is assembled (like open_clip's <c>create_model_and_transforms</c>): <see cref="Create"/>
+/// takes a config and the data and returns every part a run needs, after checking every value; <see cref="Train"/>
+/// runs it. <c>pcme train</c>, <c>pcme demo</c>, <see cref="SyntheticStudy"/>, the notebooks and the benches build
+/// through it.
+/// </summary>
+public sealed class Experiment
+{
+    /// <summary>The config as the run uses it (normalize = dataset: with the measured mean and std filled in).</summary>
+    public TrainingConfig Config { get; }
+    /// <summary>The data.</summary>
+    public ExperimentData Data { get; }
+    /// <summary>Where the run computes.</summary>
+    public Device Device { get; }
+    /// <summary>The vocabulary (from the training captions unless given).</summary>
+    public Vocabulary Vocabulary { get; }
+    /// <summary>Word vectors loaded into the model (null: learned from scratch).</summary>
+    public Tensor? WordVectors { get; }
+    /// <summary>GloVe coverage when model.wemb_type = glove.</summary>
+    public WordVectorReport? WordVectorReport { get; }
+    /// <summary>How batches are drawn.</summary>
+    public BatchSampling Sampling { get; }
+    /// <summary>Which batch pairs are positives.</summary>
+    public PositivePairs Positives { get; }
+    /// <summary>Training image pipeline.</summary>
+    public ImagePipeline TrainPipeline { get; }
+    /// <summary>Evaluation image pipeline (validation, embedding, the feature cache).</summary>
+    public ImagePipeline EvalPipeline { get; }
+    /// <summary>The model's architecture (recorded in checkpoints).</summary>
+    public ArchitectureInfo Architecture { get; }
+    /// <summary>The model.</summary>
+    public PcmeModel Model { get; }
+    /// <summary>The criterion (with the learnable a, b).</summary>
+    public SoftContrastiveLoss Criterion { get; }
+    /// <summary>The optimizer over the model's and the criterion's parameters.</summary>
+    public ITrainingOptimizer Optimizer { get; }
+    /// <summary>Batches for the trainer.</summary>
+    public DatasetTrainingData TrainingData { get; }
+    /// <summary>The frozen-backbone grid cache (dataloader.feature_cache), or null.</summary>
+    public GridFeatureCache? FeatureCache { get; }
+    /// <summary>Things a user should know about this run (printed by the CLI), e.g. what the feature cache changes.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    Experiment(TrainingConfig config, ExperimentData data, Device device, Vocabulary vocabulary, PretrainedEmbeddings? words, BatchSampling sampling,
+        PositivePairs positives, ArchitectureInfo architecture, PcmeModel model, SoftContrastiveLoss criterion, GridFeatureCache? cache, List<string> notes)
+    {
+        Config = config; Data = data; Device = device; Vocabulary = vocabulary; WordVectors = words?.Weights; WordVectorReport = words?.Report;
+        Sampling = sampling; Positives = positives; Architecture = architecture; Model = model; Criterion = criterion; FeatureCache = cache; Notes = notes;
+        (TrainPipeline, EvalPipeline) = Pipelines(config);
+        Optimizer = Optimizers.Create(config.Optimizer, model.parameters().Concat(criterion.parameters()));
         var augmentation = config.Dataloader.CaptionDropProb > 0
             ? new CaptionAugmentation(CaptionAugmentationOptions.Official(config.Dataloader.CaptionDropProb), config.Train.Seed) : null;
-        var positives = config.Dataloader.Positives switch
+        TrainingData = new DatasetTrainingData(data.Train, vocabulary, TrainPipeline, augmentation, positives, sampling);
+        frozenData = cache is null ? null : new DatasetTrainingData(data.Train, vocabulary, TrainPipeline, augmentation, positives, sampling, cache);
+    }
+
+    readonly DatasetTrainingData? frozenData;
+
+    /// <summary>
+    /// Checks every value (<see cref="ConfigChecks"/>) and the data, then builds the run: vocabulary and word
+    /// vectors (model.wemb_type), batch sampling, image pipelines (dataloader.train_transform, eval_transform,
+    /// crop_scale_*, flip_prob, normalize), model (on the config's device, seeded by train.seed), criterion,
+    /// optimizer (optimizer.name), and the grid cache (dataloader.feature_cache). Problems are one
+    /// <see cref="ConfigException"/> or <see cref="DataException"/> naming the key or file.
+    /// </summary>
+    public static Experiment Create(TrainingConfig config, ExperimentData data, IProgress<string>? status = null)
+    {
+        ConfigChecks.Validate(config);
+        RequireWeightsForAFrozenBackbone(config);
+        RequireImages(data.Train);
+        if (data.Validation is { } val) RequireImages(val);
+        var notes = new List<string>();
+        var device = DeviceResolver.Resolve(config.Train.Device);
+        var vocabulary = data.Vocabulary ?? Vocabulary.Build(data.Train.Captions.Select(c => c.Text));
+        var positives = config.Dataloader.Positives == "relevance" ? PositivePairs.Relevance : PositivePairs.SameImage;
+        var sampling = data.Sampling ?? (data.Train is CubDataset ? BatchSampling.OnePerClass : BatchSampling.RandomPairs);
+        if (config.Dataloader.Normalize == "dataset" && config.Dataloader.NormalizeMean is null)
         {
-            "same_image" => PositivePairs.SameImage,
-            "relevance" => PositivePairs.Relevance,
-            var p => throw new ConfigException($"dataloader.positives must be same_image or relevance, not '{p}'."),
+            status?.Report("measuring the training images' mean and std (dataloader.normalize = dataset)");
+            var (mean, std) = ImagePipeline.MeasureChannelStatistics(data.Train, EvalGeometry(config), MaxImagesForStatistics, config.Train.Seed);
+            config = config with { Dataloader = config.Dataloader with { NormalizeMean = mean, NormalizeStd = std } };
+        }
+        var words = config.Model.WembType switch
+        {
+            "glove" => data.GloVePath is { } g ? GloVe.Load(g, vocabulary, new WordVectorOptions { Dimension = config.Model.WordDim })
+                : throw new ConfigException("model.wemb_type is glove: pass the GloVe file (pcme train --glove glove.840B.300d.txt), or set model.wemb_type=none to learn word vectors."),
+            "synthetic" => SyntheticWordVectors.ForVocabulary(vocabulary, config.Model.WordDim, config.Train.Seed),
+            _ => null,
         };
-        var data = new DatasetTrainingData(train, vocabulary, TrainPipeline(config, syntheticImages), augmentation, positives, sampling);
-        var trainer = new Trainer(model, criterion, config, device, arch, vocabulary.ToJson());
-        TrainedModel Snapshot(TrainingResult r) => new(model, criterion, vocabulary, arch, config, r, device);
-        var result = trainer.Fit(data, validate is null ? null : (m, c) => validate(Snapshot(new TrainingResult(outputDirectory, 0, null, null, [], null))),
-            outputDirectory, resume, progress, stopAfterEpoch);
+        manual_seed(config.Train.Seed);
+        var (architecture, model) = CreateModel(config, vocabulary.Count);
+        if (words is not null) model.txt_enc.LoadWordVectors(words.Weights);
+        var criterion = CreateCriterion(config);
+        model.to(device); criterion.to(device);
+        GridFeatureCache? cache = null;
+        if (config.Dataloader.FeatureCache is { } folder)
+        {
+            if (config.Model.ImgFinetune || config.Train.PretrainEpochs == 0)
+                throw new ConfigException($"dataloader.feature_cache = {folder} needs a frozen backbone in stage 1 (model.img_finetune = false and train.pretrain_epochs > 0); " +
+                                          "set dataloader.feature_cache=null to train on pixels.");
+            cache = OpenOrBuildCache(config, data.Train, model.img_enc.cnn, folder, device, status, out bool reused);
+            notes.Add($"feature cache {(reused ? "reused" : "built")}: {cache.DataPath} ({cache.Count} images); the {config.Train.PretrainEpochs} frozen-backbone epochs " +
+                      "train on one eval-transform view per image (no random crop or flip in that stage).");
+        }
+        return new Experiment(config, data, device, vocabulary, words, sampling, positives, architecture, model, criterion, cache, notes);
+    }
+
+    /// <summary>Images sampled (seeded) for normalize = dataset; the mean and std of 5,000 images are exact to ~1e-3.</summary>
+    public const int MaxImagesForStatistics = 5000;
+
+    /// <summary>The model a config describes for a vocabulary of <paramref name="vocabularySize"/> words (backbone weights loaded when the config names them).</summary>
+    public static (ArchitectureInfo Architecture, PcmeModel Model) CreateModel(TrainingConfig config, int vocabularySize)
+    {
+        var m = config.Model;
+        var arch = new ArchitectureInfo(m.CnnType, m.EmbedDim, m.WordDim, vocabularySize, m.Probabilistic);
+        var model = arch.CreateModel(m.ImgFinetune, m.TxtFinetune);
+        if (m.InitLogVariance is { } h0) model.InitializeLogVariance(h0);
+        if (m.PretrainedResnetModelPath is { Length: > 0 } weights) WeightLoader.Load(model.img_enc.cnn, weights);
+        return (arch, model);
+    }
+
+    /// <summary>The criterion a config names (criterion.name; sigma switched off for a mu-only model).</summary>
+    public static SoftContrastiveLoss CreateCriterion(TrainingConfig config)
+    {
+        var c = config.Criterion;
+        if (c.Name != "pcme") throw new ConfigException($"criterion.name '{c.Name}' is not known; choose pcme.");
+        return new SoftContrastiveLoss(new PcmeLossOptions
+        {
+            Samples = c.NumSamples, InitNegativeScale = c.InitNegativeScale, InitShift = c.InitShift,
+            KlWeight = config.Model.Probabilistic ? c.VibBeta : 0,
+            UniformityWeight = c.UniformLambda,
+            UseVariance = config.Model.Probabilistic,
+        });
+    }
+
+    /// <summary>
+    /// The training and evaluation pipelines of a config. Training: official = random resized crop
+    /// (crop_scale_min..max) + flip (flip_prob), resize = resize to crop_size; evaluation: official = resize the
+    /// shorter side to crop_size x 256/224 + centre crop, resize = resize to crop_size. Both normalise
+    /// (dataloader.normalize); training ends with random erasing when random_erasing_prob &gt; 0.
+    /// </summary>
+    public static (ImagePipeline Train, ImagePipeline Eval) Pipelines(TrainingConfig config)
+    {
+        var d = config.Dataloader;
+        int crop = d.CropSize;
+        var normalize = d.Normalize switch
+        {
+            "imagenet" => Normalize.ImageNet,
+            _ when d.NormalizeMean is { } mean && d.NormalizeStd is { } std => new Normalize(mean, std),
+            var n => throw new ConfigException($"dataloader.normalize = {n} needs dataloader.normalize_mean and normalize_std (measured by Experiment.Create for dataset)."),
+        };
+        var train = new List<IImageTransform>();
+        if (d.TrainTransform == "official")
+        {
+            train.Add(new RandomResizedCrop(crop) { Scale = (d.CropScaleMin, d.CropScaleMax) });
+            train.Add(new RandomHorizontalFlip(d.FlipProb));
+        }
+        else train.Add(new ResizeTo(crop, crop));
+        train.Add(normalize);
+        if (d.RandomErasingProb > 0) train.Add(new RandomErasing(d.RandomErasingProb));
+        return (new ImagePipeline(train), new ImagePipeline([.. EvalGeometry(config), normalize]));
+    }
+
+    /// <summary>The evaluation transform's resizing and cropping, without normalisation.</summary>
+    static IImageTransform[] EvalGeometry(TrainingConfig config)
+    {
+        int crop = config.Dataloader.CropSize;
+        return config.Dataloader.EvalTransform == "official"
+            ? [new ResizeShorterSide(crop * 256 / 224), new CenterCrop(crop)]
+            : [new ResizeTo(crop, crop)];
+    }
+
+    /// <summary>
+    /// Trains into <paramref name="outputDirectory"/> and returns the model with the best checkpoint's weights
+    /// (by validation under model.eval_method) loaded, or the last epoch's when there is no validation split.
+    /// </summary>
+    public TrainedModel Train(string outputDirectory, IProgress<TrainingProgress>? progress = null, bool resume = false, int? stopAfterEpoch = null,
+        CancellationToken cancel = default)
+    {
+        var trainer = new Trainer(Model, Criterion, Config, Device, Architecture, Vocabulary.ToJson(), Optimizer);
+        TrainedModel Snapshot(TrainingResult r) => new(Model, Criterion, Vocabulary, Architecture, Config, r, Device);
+        var empty = new TrainingResult(outputDirectory, 0, null, null, [], null);
+        var result = trainer.Fit(TrainingData, Data.Validation is null ? null : (_, _) => Validate(Snapshot(empty), Data.Validation),
+            outputDirectory, resume, progress, stopAfterEpoch, cancel, frozenData);
         string best = Path.Combine(outputDirectory, "checkpoints", "best");
-        if (result.BestEpoch is not null && Directory.Exists(best)) Checkpoint.Load(best, model, criterion, null, arch);
-        model.eval();
+        if (result.BestEpoch is not null && Directory.Exists(best)) Checkpoint.Load(best, Model, Criterion, null, Architecture);
+        Model.eval();
         return Snapshot(result);
+    }
+
+    /// <summary>
+    /// Validation for best-checkpoint selection: one call of the evaluation code (<see cref="ModelEvaluation.Evaluate"/>,
+    /// whole-set protocol) with the scorer model.eval_method names; the metric is the mean of i2t and t2i R-Precision.
+    /// </summary>
+    public static ValidationResult Validate(TrainedModel model, ICrossModalDataset validation)
+    {
+        using var scope = NewDisposeScope();
+        var (images, captions) = model.Embed(validation);
+        var r = ModelEvaluation.Evaluate(images, captions, validation, [model.CreateScorer(model.Config.Model.EvalMethod)], model.Config.Train.Seed).Single();
+        return new ValidationResult((r.Metrics.ImageToText.RPrecision + r.Metrics.TextToImage.RPrecision) / 2, r.ToJson().ToJsonString());
+    }
+
+    /// <summary>Loads a checkpoint folder written by a run into a ready-to-use model on <paramref name="device"/>.</summary>
+    public static TrainedModel Load(string checkpoint, Device device)
+    {
+        var state = Checkpoint.ReadState(checkpoint);
+        var config = TrainingConfig.FromJson(state.ConfigJson, checkpoint);
+        var vocabulary = state.VocabularyJson is { } v ? Vocabulary.FromJson(v, checkpoint)
+            : throw new ConfigException($"Checkpoint '{checkpoint}' has no vocabulary; it was not written by pcme train.");
+        var model = state.Architecture.CreateModel();
+        var criterion = CreateCriterion(config);
+        Checkpoint.Load(checkpoint, model, criterion, null, state.Architecture);
+        model.to(device); criterion.to(device); model.eval();
+        var result = new TrainingResult(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpoint))) ?? checkpoint,
+            state.History.Count, state.BestMetric, state.BestEpoch, state.History, null);
+        return new TrainedModel(model, criterion, vocabulary, state.Architecture, config, result, device);
     }
 
     /// <summary>
@@ -83,19 +289,40 @@ public static class Experiment
             "or train it from scratch with model.img_finetune=true.");
     }
 
-    /// <summary>Loads a checkpoint folder written by a run into a ready-to-use model on <paramref name="device"/>.</summary>
-    public static TrainedModel Load(string checkpoint, Device device)
+    /// <summary>Skips are reported and the run goes on, but a set left with no image is a wrong path, not data to train on.</summary>
+    static void RequireImages(ICrossModalDataset data)
     {
-        var state = Checkpoint.ReadState(checkpoint);
-        var config = TrainingConfig.FromJson(state.ConfigJson, checkpoint);
-        var vocabulary = state.VocabularyJson is { } v ? Vocabulary.FromJson(v, checkpoint)
-            : throw new ConfigException($"Checkpoint '{checkpoint}' has no vocabulary; it was not written by pcme train.");
-        var model = state.Architecture.CreateModel();
-        var criterion = TrainingSetup.CreateCriterion(config);
-        Checkpoint.Load(checkpoint, model, criterion, null, state.Architecture);
-        model.to(device); criterion.to(device); model.eval();
-        var result = new TrainingResult(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpoint))) ?? checkpoint,
-            state.History.Count, state.BestMetric, state.BestEpoch, state.History, null);
-        return new TrainedModel(model, criterion, vocabulary, state.Architecture, config, result, device);
+        if (data.Images.Count > 0 && data.Captions.Count > 0) return;
+        if (data.Skipped is [var first, ..])
+            throw new DataException($"{data.Name}: every image was skipped ({data.Skipped.Count}); the first: {first.Source}: {first.Reason}. Check the data set paths.");
+        throw new DataException($"{data.Name} has no {(data.Images.Count == 0 ? "image" : "caption")}; check the data set files.");
+    }
+
+    /// <summary>
+    /// The grid cache of (backbone, its weights, eval pipeline, images) under <paramref name="folder"/>: the file
+    /// name is a hash of all four, so a cache is only ever reused for exactly the grids it holds.
+    /// </summary>
+    static GridFeatureCache OpenOrBuildCache(TrainingConfig config, ICrossModalDataset train, GridBackbone backbone, string folder, Device device,
+        IProgress<string>? status, out bool reused)
+    {
+        var key = new StringBuilder().Append(config.Model.CnnType).Append('\n').Append(WeightsIdentity(config.Model.PretrainedResnetModelPath)).Append('\n')
+            .Append(string.Join(",", EvalGeometry(config).Select(t => t.ToString()))).Append('\n')
+            .Append(string.Join(",", config.Dataloader.NormalizeMean ?? [])).Append(config.Dataloader.Normalize).Append(string.Join(",", config.Dataloader.NormalizeStd ?? [])).Append('\n')
+            .Append(train.Name).Append('\n').AppendJoin('\n', train.Images.Select(i => i.Id));
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..16];
+        string path = Path.Combine(folder, $"{config.Model.CnnType}-{hash}");
+        reused = File.Exists(path + ".json") && File.Exists(path + ".bin");
+        if (reused) return GridFeatureCache.Open(path, backbone.Kind);
+        status?.Report($"building the grid cache {path} ({train.Images.Count} images)");
+        var pipeline = Pipelines(config).Eval;
+        return GridFeatureCache.Build(backbone, train.Images.Select(i => i.Id).ToArray(),
+            rows => pipeline.LoadBatch(train, rows, new Random(0)), path, config.Dataloader.EvalBatchSize, device);
+    }
+
+    static string WeightsIdentity(string? path)
+    {
+        if (path is not { Length: > 0 } || !File.Exists(path)) return "random";
+        var info = new FileInfo(path);
+        return $"{info.FullName}:{info.Length}:{info.LastWriteTimeUtc.Ticks}";
     }
 }

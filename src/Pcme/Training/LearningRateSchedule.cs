@@ -19,3 +19,25 @@ public sealed record LearningRateSchedule(double BaseLr, long TotalSteps, long W
         return MinLr + (BaseLr - MinLr) * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 }
+
+/// <summary>
+/// The state of lr_scheduler.name = reduce_lr_on_plateau within a stage (kept in checkpoints): the best
+/// validation metric so far, validations since it improved, and how many times the rate was multiplied by the
+/// factor. Like torch's ReduceLROnPlateau in mode max with threshold 0: an improvement is any larger metric.
+/// </summary>
+/// <param name="Best">Best metric of the stage (null before its first validation).</param>
+/// <param name="BadValidations">Validations since the last improvement.</param>
+/// <param name="Reductions">Times the rate has been reduced.</param>
+public sealed record PlateauState(double? Best = null, int BadValidations = 0, int Reductions = 0)
+{
+    /// <summary>The state after a validation with <paramref name="metric"/>.</summary>
+    public PlateauState After(double metric, int patience)
+    {
+        if (Best is null || metric > Best) return this with { Best = metric, BadValidations = 0 };
+        int bad = BadValidations + 1;
+        return bad > patience ? this with { BadValidations = 0, Reductions = Reductions + 1 } : this with { BadValidations = bad };
+    }
+
+    /// <summary>The rate: <paramref name="baseLr"/> x factor^reductions, never below <paramref name="minLr"/>.</summary>
+    public double Rate(double baseLr, double factor, double minLr) => Math.Max(minLr, baseLr * Math.Pow(factor, Reductions));
+}

@@ -69,25 +69,21 @@ public static class SyntheticStudy
         var train = new SyntheticDataset(data, SyntheticSplit.Train);
         var val = new SyntheticDataset(data, SyntheticSplit.Validation);
         var test = new SyntheticDataset(data, SyntheticSplit.Test);
-        var vocabulary = Vocabulary.Build(train.Captions.Select(c => c.Text));
         var config = options.Config with { Train = options.Config.Train with { Seed = options.Seed } };
-        var words = SyntheticWordVectors.ForVocabulary(vocabulary, config.Model.WordDim, options.Seed);
+        var sets = new ExperimentData(train, val);
 
-        TrainedModel TrainOne(string name, TrainingConfig c)
-        {
-            return Experiment.Train(c, train, vocabulary, words.Weights, Path.Combine(options.OutputDirectory, name),
-                m => Validate(m, val), progress is null ? null : new SynchronousProgress<TrainingProgress>(x => progress.Report((name, x))), syntheticImages: true);
-        }
+        TrainedModel TrainOne(string name, TrainingConfig c) =>
+            Experiment.Create(c, sets).Train(Path.Combine(options.OutputDirectory, name),
+                progress is null ? null : new SynchronousProgress<TrainingProgress>(x => progress.Report((name, x))));
         var pcme = TrainOne("pcme", config);
-        var muOnly = TrainOne("mu-only", config with { Model = config.Model with { Probabilistic = false } });
+        // The twin: the same config without sigma heads, validated with the mean-only cosine.
+        var muOnly = TrainOne("mu-only", config with { Model = config.Model with { Probabilistic = false, EvalMethod = "cosine" } });
 
-        var (pi, pc) = Embed(pcme, test);
-        var (mi, mc) = Embed(muOnly, test);
-        int j = config.Model.NSamplesInference;
-        double a = pcme.Criterion.negative_scale.item<float>(), b = pcme.Criterion.shift.item<float>();
+        var (pi, pc) = pcme.Embed(test);
+        var (mi, mc) = muOnly.Embed(test);
         var rows = new List<StudyRow>();
-        rows.AddRange(ModelEvaluation.Evaluate(mi, mc, test, [Scorer.Create("cosine")], options.Seed).Select(r => new StudyRow("mu-only", r)));
-        rows.AddRange(ModelEvaluation.Evaluate(pi, pc, test, options.Scorers.Select(s => Scorer.Create(s, j, a, b)), options.Seed).Select(r => new StudyRow("pcme", r)));
+        rows.AddRange(ModelEvaluation.Evaluate(mi, mc, test, [muOnly.CreateScorer("cosine")], options.Seed).Select(r => new StudyRow("mu-only", r)));
+        rows.AddRange(ModelEvaluation.Evaluate(pi, pc, test, options.Scorers.Select(pcme.CreateScorer), options.Seed).Select(r => new StudyRow("pcme", r)));
 
         var sigma = Values(pc.Uncertainty());
         var levels = test.Captions.Select(c => c.Specificity).ToArray();
@@ -97,35 +93,12 @@ public static class SyntheticStudy
 
         // R@1 of caption queries per caption-uncertainty bin (paper Fig. 6), PCME scored with MC.
         var relevanceT2i = CrossModalRelevance.From(test.Relevance, test.Images.Count, test.Captions.Count).TextToImage;
-        using var t2i = RetrievalEngine.ScoreMatrix(Scorer.Create("mc", j, a, b), pc, pi, null, new Generator((ulong)options.Seed));
+        using var t2i = RetrievalEngine.ScoreMatrix(pcme.CreateScorer("mc"), pc, pi, null, new Generator((ulong)options.Seed));
         var outcomes = RetrievalEvaluator.Evaluate(t2i, relevanceT2i).Queries;
         using var u = tensor(sigma.ToArray());
         var bins = UncertaintyAnalysis.RecallByUncertainty(u, outcomes, 10);
 
         return new SyntheticStudyResult(rows, byLevel, rho, sigma, relevant, levels, bins, pcme.Result.History, muOnly.Result.History, clock.Elapsed.TotalSeconds, options.Seed);
-    }
-
-    /// <summary>
-    /// Validation for best-checkpoint selection: mean of i2t and t2i R-Precision with the cosine scorer.
-    /// <paramref name="syntheticImages"/> picks the image pipeline (false: resize + center crop for real photos).
-    /// </summary>
-    public static ValidationResult Validate(TrainedModel model, ICrossModalDataset val, bool syntheticImages = true)
-    {
-        var (images, captions) = Embed(model, val, syntheticImages);
-        var r = ModelEvaluation.Evaluate(images, captions, val, [Scorer.Create("cosine")]).Single();
-        double metric = (r.Metrics.ImageToText.RPrecision + r.Metrics.TextToImage.RPrecision) / 2;
-        return new ValidationResult(metric, r.ToJson().ToJsonString());
-    }
-
-    /// <summary>
-    /// Every image and caption of a synthetic data set (rendered scenes, evaluation pipeline) embedded
-    /// with <paramref name="m"/> on its device; both come back on the CPU in data set order.
-    /// </summary>
-    public static (Pcme.Probabilistic.GaussianEmbedding Images, Pcme.Probabilistic.GaussianEmbedding Captions) Embed(TrainedModel m, ICrossModalDataset ds, bool syntheticImages = true)
-    {
-        var images = DatasetEmbedder.EmbedImages(m.Model, ds, Experiment.EvalPipeline(m.Config, syntheticImages), m.Config.Dataloader.EvalBatchSize, m.Device);
-        var (captions, _) = DatasetEmbedder.EmbedCaptions(m.Model, ds, m.Vocabulary, m.Config.Dataloader.EvalBatchSize, m.Device);
-        return (images, captions);
     }
 
     static double[] Values(Tensor t) => t.to(float64).cpu().data<double>().ToArray();

@@ -42,8 +42,8 @@ public sealed record TrainingResult(string OutputDirectory, int EpochsCompleted,
 public sealed class NonFiniteLossException(string message) : Exception(message);
 
 /// <summary>
-/// The PCME trainer: AdamW (AdamP, the official optimizer, has no TorchSharp implementation), linear
-/// warm-up + cosine schedule per stage, the official two-stage recipe (stage 1: heads with the backbone
+/// The PCME trainer: the config's optimizer (AdamP, the official one, AdamW, Adam or SGD), linear
+/// warm-up + cosine (or reduce-on-plateau) schedule per stage, the official two-stage recipe (stage 1: heads with the backbone
 /// frozen; stage 2: fine-tuning with lr x finetune_lr_decay), gradient clipping on model parameters,
 /// validation every N epochs with best-checkpoint selection, metrics as JSON lines, and atomic
 /// checkpoints after every epoch. Every random draw is a function of (seed, epoch, step), so a run
@@ -57,13 +57,19 @@ public sealed class Trainer
     readonly Device device;
     readonly ArchitectureInfo architecture;
     readonly string? vocabularyJson;
+    readonly ITrainingOptimizer optimizer;
 
-    /// <summary>Creates a trainer; model and criterion are moved to <paramref name="device"/>.</summary>
-    public Trainer(PcmeModel model, SoftContrastiveLoss criterion, TrainingConfig config, Device device, ArchitectureInfo architecture, string? vocabularyJson)
+    /// <summary>
+    /// Creates a trainer; model and criterion are moved to <paramref name="device"/>. The optimizer is the
+    /// config's (<see cref="Optimizers.Create"/> over the model's and the criterion's parameters) unless given.
+    /// </summary>
+    public Trainer(PcmeModel model, SoftContrastiveLoss criterion, TrainingConfig config, Device device, ArchitectureInfo architecture, string? vocabularyJson,
+        ITrainingOptimizer? optimizer = null)
     {
         this.model = model; this.criterion = criterion; this.config = config; this.device = device;
         this.architecture = architecture; this.vocabularyJson = vocabularyJson;
         model.to(device); criterion.to(device);
+        this.optimizer = optimizer ?? Optimizers.Create(config.Optimizer, model.parameters().Concat(criterion.parameters()));
     }
 
     /// <summary>Total epochs over both stages.</summary>
@@ -73,9 +79,12 @@ public sealed class Trainer
     /// Trains into <paramref name="outputDirectory"/> (checkpoints/last, checkpoints/best, metrics.jsonl,
     /// config.json). With <paramref name="resume"/>, continues from checkpoints/last.
     /// <paramref name="stopAfterEpoch"/> ends the run early after that epoch (as an interruption would).
+    /// <paramref name="frozenBackboneData"/>, when given, serves the epochs in which the image backbone is frozen
+    /// (e.g. cached grids, <see cref="ITrainingData.ImagesAreGrids"/>); <paramref name="data"/> serves the others.
     /// </summary>
     public TrainingResult Fit(ITrainingData data, Func<PcmeModel, SoftContrastiveLoss, ValidationResult>? validate, string outputDirectory,
-        bool resume = false, IProgress<TrainingProgress>? progress = null, int? stopAfterEpoch = null, CancellationToken cancel = default)
+        bool resume = false, IProgress<TrainingProgress>? progress = null, int? stopAfterEpoch = null, CancellationToken cancel = default,
+        ITrainingData? frozenBackboneData = null)
     {
         Directory.CreateDirectory(outputDirectory);
         string last = Path.Combine(outputDirectory, "checkpoints", "last"), best = Path.Combine(outputDirectory, "checkpoints", "best");
@@ -83,14 +92,14 @@ public sealed class Trainer
         File.WriteAllText(Path.Combine(outputDirectory, "config.json"), config.ToJson());
         var t = config.Train;
 
-        var trainable = model.parameters().Concat(criterion.parameters()).ToArray();
-        var optimizer = optim.AdamW(trainable, lr: config.Optimizer.LearningRate, weight_decay: config.Optimizer.WeightDecay);
         int startEpoch = 0; long globalStep = 0; double? bestMetric = null; int? bestEpoch = null;
+        var plateau = new PlateauState();
         var history = new List<EpochMetrics>();
         if (resume && Directory.Exists(last))
         {
             var state = Checkpoint.Load(last, model, criterion, optimizer, architecture);
             startEpoch = state.NextEpoch; globalStep = state.GlobalStep; bestMetric = state.BestMetric; bestEpoch = state.BestEpoch;
+            plateau = state.Plateau ?? new PlateauState();
             history.AddRange(state.History);
             // metrics.jsonl gets exactly the epochs the checkpoint has, even if the run died after appending more.
             File.WriteAllLines(metricsPath, history.Select(h => JsonSerializer.Serialize(h, MetricsJson)));
@@ -102,20 +111,26 @@ public sealed class Trainer
         {
             bool finetune = epoch >= t.PretrainEpochs;
             string stage = finetune ? "finetune" : "pretrain";
-            model.img_enc.SetBackboneTrainable(finetune || config.Model.ImgFinetune);
+            bool backboneTrains = finetune || config.Model.ImgFinetune;
+            if (epoch == t.PretrainEpochs) plateau = new PlateauState();   // each stage starts its schedule afresh
+            model.img_enc.SetBackboneTrainable(backboneTrains);
             model.txt_enc.SetWordVectorsTrainable(config.Model.TxtFinetune);
-            var batches = data.EpochBatches(epoch, config.Dataloader.BatchSize, t.Seed);
+            var epochData = !backboneTrains && frozenBackboneData is not null ? frozenBackboneData : data;
+            var batches = epochData.EpochBatches(epoch, config.Dataloader.BatchSize, t.Seed);
             int stageEpoch = finetune ? epoch - t.PretrainEpochs : epoch;
             int stageEpochs = finetune ? t.FinetuneEpochs : t.PretrainEpochs;
             double baseLr = config.Optimizer.LearningRate * (finetune ? t.FinetuneLrDecay : 1);
-            var schedule = new LearningRateSchedule(baseLr, (long)stageEpochs * batches.Count,
-                (long)Math.Round(config.LrScheduler.WarmupEpochs * batches.Count), baseLr * config.LrScheduler.MinLrRatio);
+            var sched = config.LrScheduler;
+            bool onPlateau = sched.Name == "reduce_lr_on_plateau";
+            double minLr = baseLr * sched.MinLrRatio;
+            // Warm-up, then cosine per step; on plateau the warm-up ends at the (possibly reduced) plateau rate.
+            var schedule = new LearningRateSchedule(onPlateau ? plateau.Rate(baseLr, sched.Factor, minLr) : baseLr, onPlateau ? 0 : (long)stageEpochs * batches.Count,
+                (long)Math.Round(sched.WarmupEpochs * batches.Count), onPlateau ? plateau.Rate(baseLr, sched.Factor, minLr) : minLr);
 
             model.train();
-            bool backboneTrains = finetune || config.Model.ImgFinetune;
             if (!backboneTrains) model.img_enc.cnn.eval(); // a frozen backbone keeps its BN statistics
             // oneDNN's ResNet-50 convolution backward dies with SIGFPE on AVX-512 CPUs (Runtime.CpuConvolution).
-            using var kernels = backboneTrains && !data.ImagesAreGrids && device.type == DeviceType.CPU
+            using var kernels = backboneTrains && !epochData.ImagesAreGrids && device.type == DeviceType.CPU
                 && model.img_enc.cnn is ResNetGrid && CpuConvolution.AvoidOneDnnBackward ? CpuConvolution.UseNativeKernels() : null;
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lr = baseLr; int items = 0;
@@ -123,8 +138,8 @@ public sealed class Trainer
             {
                 cancel.ThrowIfCancellationRequested();
                 lr = schedule.At((long)stageEpoch * batches.Count + step);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                double loss = TrainStep(data, batches[step], epoch, step, globalStep, optimizer);
+                optimizer.SetLearningRate(lr);
+                double loss = TrainStep(epochData, batches[step], epoch, step, globalStep);
                 if (!double.IsFinite(loss))
                 {
                     stop = $"The loss became {loss} at epoch {epoch}, step {step}. Training stopped; the last good checkpoint " +
@@ -156,7 +171,9 @@ public sealed class Trainer
             AppendMetrics(metricsPath, record);
             bool improved = metric is { } m && (bestMetric is null || m > bestMetric);
             if (improved) { bestMetric = metric; bestEpoch = epoch; }
-            var stateNow = new CheckpointState(epoch + 1, globalStep, bestMetric, bestEpoch, config.ToJson(), vocabularyJson, architecture, history.ToList());
+            if (onPlateau && metric is { } vm) plateau = plateau.After(vm, sched.Patience);
+            var stateNow = new CheckpointState(epoch + 1, globalStep, bestMetric, bestEpoch, config.ToJson(), vocabularyJson, architecture, history.ToList())
+                { Plateau = onPlateau ? plateau : null };
             Checkpoint.Save(last, model, criterion, optimizer, stateNow);
             if (improved || (validate is null && epoch == TotalEpochs - 1)) Checkpoint.Save(best, model, criterion, null, stateNow);
             if (stopAfterEpoch is { } s && epoch >= s) { stop = $"stopped after epoch {epoch} as requested"; break; }
@@ -164,7 +181,7 @@ public sealed class Trainer
         return new TrainingResult(outputDirectory, history.Count, bestMetric, bestEpoch, history, stop);
     }
 
-    double TrainStep(ITrainingData data, int[] captions, int epoch, int step, long globalStep, OptimizerHelper optimizer)
+    double TrainStep(ITrainingData data, int[] captions, int epoch, int step, long globalStep)
     {
         using var scope = NewDisposeScope();
         int seed = config.Train.Seed;
@@ -177,11 +194,11 @@ public sealed class Trainer
         var output = criterion.Forward(image.Embedding, caption.Embedding, batch.Match, sampling);
         double loss = output.Loss.item<float>();
         if (!double.IsFinite(loss)) return loss;
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         output.Loss.backward();
         if (config.Train.GradClip > 0)
             nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), config.Train.GradClip);
-        optimizer.step();
+        optimizer.Step();
         return loss;
     }
 

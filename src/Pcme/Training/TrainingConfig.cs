@@ -25,8 +25,40 @@ public sealed record DataLoaderConfig
     /// synthetic set).
     /// </summary>
     public string Positives { get; init; } = "same_image";
-    /// <summary>Folder for the frozen-backbone grid cache (null: run the backbone every step).</summary>
+    /// <summary>
+    /// Folder for the frozen-backbone grid cache (null: run the backbone every step). While the backbone is
+    /// frozen (stage 1 with model.img_finetune = false) the heads train on grids extracted once with the eval
+    /// transform (one view per image: no random crop or flip in that stage); fine-tuning reads pixels again.
+    /// </summary>
     public string? FeatureCache { get; init; }
+    /// <summary>
+    /// Training images: official (random resized crop to crop_size over crop_scale_min..crop_scale_max of the
+    /// area, horizontal flip with flip_prob) or resize (resize to crop_size x crop_size, no crop, no flip).
+    /// Both then normalise and, when random_erasing_prob &gt; 0, erase.
+    /// </summary>
+    public string TrainTransform { get; init; } = "official";
+    /// <summary>
+    /// Evaluation images: official (resize the shorter side to crop_size x 256/224, centre crop crop_size) or
+    /// resize (resize to crop_size x crop_size: nothing is cut off, which matters for small images).
+    /// </summary>
+    public string EvalTransform { get; init; } = "official";
+    /// <summary>Smallest area fraction of the official random resized crop (torchvision 0.08).</summary>
+    public double CropScaleMin { get; init; } = 0.08;
+    /// <summary>Largest area fraction of the official random resized crop (torchvision 1.0).</summary>
+    public double CropScaleMax { get; init; } = 1.0;
+    /// <summary>Horizontal flip probability of the official training transform.</summary>
+    public double FlipProb { get; init; } = 0.5;
+    /// <summary>
+    /// Pixel normalisation after scaling to [0, 1]: imagenet (torchvision's ImageNet mean and std), dataset
+    /// (the training set's own per-channel mean and std, measured once before training and written into
+    /// normalize_mean / normalize_std of the run's config, so checkpoints evaluate with them), or custom
+    /// (normalize_mean / normalize_std as given).
+    /// </summary>
+    public string Normalize { get; init; } = "imagenet";
+    /// <summary>Per-channel means (R, G, B) for normalize = custom, or as measured for normalize = dataset.</summary>
+    public IReadOnlyList<double>? NormalizeMean { get; init; }
+    /// <summary>Per-channel standard deviations (R, G, B) for normalize = custom, or as measured for normalize = dataset.</summary>
+    public IReadOnlyList<double>? NormalizeStd { get; init; }
 }
 
 /// <summary>The model (official <c>model:</c> section).</summary>
@@ -48,7 +80,10 @@ public sealed record ModelConfig
     public bool Probabilistic { get; init; } = true;
     /// <summary>Samples per item at test time (MC and matmul scorers).</summary>
     public int NSamplesInference { get; init; } = 7;
-    /// <summary>Scorer for validation and best-checkpoint selection.</summary>
+    /// <summary>
+    /// Scorer for validation and best-checkpoint selection (any name of Retrieval.Scorer.Names; a mu-only
+    /// model needs cosine or l2). The metric is the mean of i2t and t2i R-Precision under that scorer.
+    /// </summary>
     public string EvalMethod { get; init; } = "matmul";
     /// <summary>Initial bias h0 of the log-variance heads (null = the official zero init; see PcmeModel.InitializeLogVariance).</summary>
     public double? InitLogVariance { get; init; }
@@ -56,22 +91,47 @@ public sealed record ModelConfig
     public string? PretrainedResnetModelPath { get; init; }
 }
 
-/// <summary>The optimizer (official <c>optimizer:</c>; AdamP is not in TorchSharp, so AdamW).</summary>
+/// <summary>The optimizer (official <c>optimizer:</c>).</summary>
 public sealed record OptimizerConfig
 {
-    /// <summary>adamw (AdamP, the official choice, has no TorchSharp implementation).</summary>
+    /// <summary>
+    /// adamp (the official PCME optimizer: Adam with the projection of Heo et al., ICLR 2021, see
+    /// <see cref="AdamP"/>), adamw, adam, or sgd (with momentum).
+    /// </summary>
     public string Name { get; init; } = "adamw";
     /// <summary>Learning rate.</summary>
     public double LearningRate { get; init; } = 1e-4;
-    /// <summary>Decoupled weight decay.</summary>
+    /// <summary>Weight decay (decoupled for adamw and adamp, L2 in the gradient for adam and sgd).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Adam-family beta1 (PyTorch 0.9).</summary>
+    public double Beta1 { get; init; } = 0.9;
+    /// <summary>Adam-family beta2 (PyTorch 0.999).</summary>
+    public double Beta2 { get; init; } = 0.999;
+    /// <summary>Adam-family epsilon (PyTorch 1e-8).</summary>
+    public double Eps { get; init; } = 1e-8;
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+    /// <summary>Nesterov momentum (sgd and adamp).</summary>
+    public bool Nesterov { get; init; }
+    /// <summary>AdamP: a weight counts as scale-invariant when |cos(grad, w)| &lt; delta / sqrt(dim) (official 0.1).</summary>
+    public double Delta { get; init; } = 0.1;
+    /// <summary>AdamP: weight decay multiplier on projected (scale-invariant) weights (official 0.1).</summary>
+    public double WdRatio { get; init; } = 0.1;
 }
 
-/// <summary>The schedule (official <c>lr_scheduler:</c>): linear warm-up then cosine annealing over each stage.</summary>
+/// <summary>The schedule (official <c>lr_scheduler:</c>), restarted at each stage after an optional linear warm-up.</summary>
 public sealed record LrSchedulerConfig
 {
-    /// <summary>cosine_annealing.</summary>
+    /// <summary>
+    /// cosine_annealing (per step from the stage's rate to min_lr_ratio x it) or reduce_lr_on_plateau
+    /// (the official code's other choice: multiply the rate by factor when the validation metric has not
+    /// improved for patience validations, never below min_lr_ratio x the stage's rate).
+    /// </summary>
     public string Name { get; init; } = "cosine_annealing";
+    /// <summary>reduce_lr_on_plateau: the multiplier (official 0.1).</summary>
+    public double Factor { get; init; } = 0.1;
+    /// <summary>reduce_lr_on_plateau: validations without improvement before reducing (official 10).</summary>
+    public int Patience { get; init; } = 10;
     /// <summary>Warm-up epochs (linear from 0) at the start of each stage.</summary>
     public double WarmupEpochs { get; init; }
     /// <summary>Minimum learning rate as a fraction of the stage's base rate.</summary>
@@ -81,7 +141,7 @@ public sealed record LrSchedulerConfig
 /// <summary>The criterion (official <c>criterion:</c>), in the kit's standard-sigmoid convention.</summary>
 public sealed record CriterionConfig
 {
-    /// <summary>pcme (soft contrastive, sampled).</summary>
+    /// <summary>pcme (soft contrastive, sampled: <see cref="Pcme.Losses.SoftContrastiveLoss"/>).</summary>
     public string Name { get; init; } = "pcme";
     /// <summary>Initial a; the official e^x/(e^x+e^-x) value doubled (official CUB 5 -> 10).</summary>
     public double InitNegativeScale { get; init; } = 10;
@@ -142,9 +202,13 @@ public sealed record TrainingConfig
     /// </summary>
     public static TrainingConfig Synthetic => new()
     {
-        Dataloader = new() { BatchSize = 64, EvalBatchSize = 256, CropSize = 64, RandomErasingProb = 0, CaptionDropProb = 0, Positives = "relevance" },
-        Model = new() { EmbedDim = 32, CnnType = "small-16", WordDim = 32, WembType = "synthetic", ImgFinetune = true, TxtFinetune = true, NSamplesInference = 7, EvalMethod = "mc", InitLogVariance = -6 },
-        Optimizer = new() { LearningRate = 0.002 },
+        Dataloader = new()
+        {
+            BatchSize = 64, EvalBatchSize = 256, CropSize = 64, RandomErasingProb = 0, CaptionDropProb = 0, Positives = "relevance",
+            TrainTransform = "resize", EvalTransform = "resize", Normalize = "custom", NormalizeMean = [0.5, 0.5, 0.5], NormalizeStd = [0.5, 0.5, 0.5],
+        },
+        Model = new() { EmbedDim = 32, CnnType = "small-16", WordDim = 32, WembType = "synthetic", ImgFinetune = true, TxtFinetune = true, NSamplesInference = 7, EvalMethod = "cosine", InitLogVariance = -6 },
+        Optimizer = new() { Name = "adamw", LearningRate = 0.002 },
         LrScheduler = new() { WarmupEpochs = 1 },
         Criterion = new() { InitNegativeScale = 10, InitShift = 10, NumSamples = 7, VibBeta = 1e-3, UniformLambda = 0 },
         Train = new() { PretrainEpochs = 12, FinetuneEpochs = 0, FinetuneLrDecay = 1, GradClip = 2, ValEpochs = 4, Seed = 0, Device = "auto", LogStep = 5 },
@@ -231,6 +295,10 @@ public sealed record TrainingConfig
     static JsonNode? Scalar(string v)
     {
         if (v is "" or "~" or "null" or "Null" or "NULL") return null;
+        if (v.StartsWith('[') && v.EndsWith(']'))
+        {
+            try { return JsonNode.Parse(v); } catch (JsonException) { return JsonValue.Create(v); }
+        }
         if (v is "true" or "True" or "TRUE") return JsonValue.Create(true);
         if (v is "false" or "False" or "FALSE") return JsonValue.Create(false);
         if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);

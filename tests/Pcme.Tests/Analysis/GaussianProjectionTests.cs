@@ -61,7 +61,7 @@ public class GaussianProjectionTests
         using var scope = NewDisposeScope();
         var e = new GaussianEmbedding(tensor(new float[] { 1, -2 }, [1, 2]), tensor(new float[] { 0, MathF.Log(9) }, [1, 2]));
         var g = Assert.Single(GaussianProjection.As2D(e, ["x"]));
-        Assert.Equal(new Pcme.Plots.Gaussian2D("x", 1, -2, 1, 3), g with { SigmaY = Math.Round(g.SigmaY, 5) });
+        Assert.Equal(new Pcme.Analysis.Gaussian2D("x", 1, -2, 1, 3), g with { SigmaY = Math.Round(g.SigmaY, 5) });
         Assert.Throws<ArgumentException>(() => GaussianProjection.As2D(new GaussianEmbedding(zeros([1, 3]), zeros([1, 3])), ["y"]));
     }
 

@@ -55,7 +55,7 @@ public class CocoProtocolTests
     public void OneK_is_the_mean_of_independent_fold_evaluations()
     {
         var (images, captions, labels) = Problem();
-        var options = new RetrievalOptions { QueryBlockSize = 4 };
+        var options = new EvaluationOptions { QueryBlockSize = 4 };
         var protocol = new RetrievalProtocol(CaptionImages, Images, imageLabels: labels, options: options);
         var (i2t, t2i, blockSizes) = Scorers(images, captions);
         var result = CocoProtocol.OneK(protocol, i2t, t2i, FoldSize);

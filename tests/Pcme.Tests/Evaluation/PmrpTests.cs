@@ -119,7 +119,7 @@ public class PmrpTests
     {
         // Relevance: the gallery item with identical labels (the "own pair"); q2 has none.
         var relevance = GalleryRelevance.FromLists([[1], [2], [], [0]], 5);
-        var m = RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new RetrievalOptions { QueryBlockSize = 3 }, Labels()).Metrics;
+        var m = RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new EvaluationOptions { QueryBlockSize = 3 }, Labels()).Metrics;
         Assert.NotNull(m.Pmrp);
         Close(100.0 * 5 / 9, m.Pmrp!.Mean);
         // Recall is unaffected by the PMRP exclusions: q0's g1 is last of 5 (rank 4), q1's g2 last (4), q3's g0 first.

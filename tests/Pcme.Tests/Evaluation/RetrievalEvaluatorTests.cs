@@ -83,7 +83,7 @@ public class RetrievalEvaluatorTests
     [InlineData(false)]
     public void Ties_go_to_the_lower_gallery_index(bool bySorting)
     {
-        var options = new RetrievalOptions { Ranking = bySorting ? RankingMethod.Sort : RankingMethod.Count };
+        var options = new EvaluationOptions { Ranking = bySorting ? RankingMethod.Sort : RankingMethod.Count };
         // Every score equal: the ranking is the gallery order, so the relevant item's rank is its index.
         var flat = zeros(3, 5);
         var relevance = GalleryRelevance.FromLists([[0], [2], [4]], 5);
@@ -110,8 +110,8 @@ public class RetrievalEvaluatorTests
     [InlineData(1000)]
     public void Block_size_does_not_change_results(int blockSize)
     {
-        var reference = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new RetrievalOptions { QueryBlockSize = 9 });
-        var blocked = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new RetrievalOptions { QueryBlockSize = blockSize });
+        var reference = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new EvaluationOptions { QueryBlockSize = 9 });
+        var blocked = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new EvaluationOptions { QueryBlockSize = blockSize });
         Assert.Equal(reference.Queries.FirstRelevantRank, blocked.Queries.FirstRelevantRank);
         Assert.Equal(reference.Metrics.ToJson().ToJsonString(), blocked.Metrics.ToJson().ToJsonString());
     }
@@ -125,7 +125,7 @@ public class RetrievalEvaluatorTests
         var flags = rand([23, 17], generator: g).lt(0.15);
         var lists = B2(flags).Select(row => Enumerable.Range(0, row.Length).Where(j => row[j]).ToArray()).ToArray();
         var s = D2(scores);
-        var options = new RetrievalOptions { RecallKs = [1, 2, 5, 10, 50] };
+        var options = new EvaluationOptions { RecallKs = [1, 2, 5, 10, 50] };
         foreach (int block in new[] { 1, 3, 23 })
         foreach (var method in new[] { RankingMethod.Sort, RankingMethod.Count, RankingMethod.Auto })
         {
@@ -161,7 +161,7 @@ public class RetrievalEvaluatorTests
     [Fact]
     public void Any_cut_off_and_cut_offs_beyond_the_gallery()
     {
-        var m = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new RetrievalOptions { RecallKs = [100, 2, 1] }).Metrics;
+        var m = RetrievalEvaluator.Evaluate(tensor(Scores), FixtureRelevance(), new EvaluationOptions { RecallKs = [100, 2, 1] }).Metrics;
         Assert.Equal([1, 2, 100], m.Recalls.Select(r => r.K));
         Close(100 * 6.0 / 8, m.RecallAt(2));   // first ranks < 2: q0 q1 q4 q5 q7 q8
         Close(100, m.RecallAt(100));
@@ -175,7 +175,7 @@ public class RetrievalEvaluatorTests
         var full = tensor(Scores);
         var calls = new List<(int Start, int Count)>();
         var result = RetrievalEvaluator.Evaluate((start, count) => { calls.Add((start, count)); return full.narrow(0, start, count); },
-            9, 6, FixtureRelevance(), new RetrievalOptions { QueryBlockSize = 4 });
+            9, 6, FixtureRelevance(), new EvaluationOptions { QueryBlockSize = 4 });
         Assert.Equal([(0, 4), (4, 4), (8, 1)], calls);
         Close(37.5, result.Metrics.RecallAt(1));
     }
@@ -192,8 +192,8 @@ public class RetrievalEvaluatorTests
         Assert.Throws<ArgumentException>(() => RetrievalEvaluator.Evaluate(zeros(9, 6, dtype: int64), relevance));
         Assert.Throws<ArgumentException>(() => RetrievalEvaluator.Evaluate((s, c) => zeros(c, 5), 9, 6, relevance));
         Assert.Throws<ArgumentException>(() => RetrievalEvaluator.Evaluate(zeros(2, 6), GalleryRelevance.FromLists([[], []], 6)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new RetrievalOptions { QueryBlockSize = 0 }));
-        Assert.Throws<ArgumentException>(() => RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new RetrievalOptions { RecallKs = [0] }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new EvaluationOptions { QueryBlockSize = 0 }));
+        Assert.Throws<ArgumentException>(() => RetrievalEvaluator.Evaluate(tensor(Scores), relevance, new EvaluationOptions { RecallKs = [0] }));
     }
 
     [Fact]

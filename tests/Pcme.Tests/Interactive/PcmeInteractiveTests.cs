@@ -131,7 +131,7 @@ public class PcmeInteractiveTests
     {
         static RetrievalMetrics M(double r1) => new([new RecallAtK(1, r1), new RecallAtK(5, 90), new RecallAtK(10, 95)], 40, 30, null, 1, 2, 10, 0, 50);
         var metrics = new CrossModalMetrics(M(50), M(60));
-        var html = PcmeFormatters.MetricsTable(metrics).Markup;
+        var html = PcmeFormatters.MetricsHtml(metrics).Markup;
         Assert.Contains(">i2t<", html);
         Assert.Contains(">60.00<", html);
         Assert.Contains($"RSUM {metrics.Rsum:0.0}", html);

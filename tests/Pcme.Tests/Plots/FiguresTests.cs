@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pcme.Analysis;
 using Pcme.Plots;
 
 namespace Pcme.Tests.Plots;

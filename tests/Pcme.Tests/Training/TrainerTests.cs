@@ -47,7 +47,7 @@ public class TrainerTests
     {
         torch.manual_seed(c.Train.Seed);
         var model = new PcmeModel(new ImageEncoder(new SmallCnn(4), 8), new CaptionEncoder(12, 6, 8));
-        var loss = TrainingSetup.CreateCriterion(c);
+        var loss = Experiment.CreateCriterion(c);
         return (new Trainer(model, loss, c, CPU, Arch, "{\"words\":[]}"), model, loss);
     }
 

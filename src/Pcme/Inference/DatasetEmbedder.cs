@@ -3,7 +3,7 @@ using Pcme.Modules;
 using Pcme.Probabilistic;
 using static TorchSharp.torch;
 
-namespace Pcme.Training;
+namespace Pcme.Inference;
 
 /// <summary>Embeds every image and caption of a data set with a trained model (eval mode, no grad, batched).</summary>
 public static class DatasetEmbedder
@@ -66,7 +66,7 @@ public static class DatasetEmbedder
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var (tokens, lengths) = DatasetTrainingData.Pad(ids.Skip(s).Take(batchSize).ToArray(), device);
+            var (tokens, lengths) = TokenBatch.Pad(ids.Skip(s).Take(batchSize).ToArray(), device);
             var o = model.EncodeCaptions(tokens, lengths);
             means.Add(o.Embedding.Mean.cpu().MoveToOuterDisposeScope());
             logVars.Add(o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());

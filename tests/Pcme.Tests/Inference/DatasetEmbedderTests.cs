@@ -1,9 +1,10 @@
 using Pcme.Data;
+using Pcme.Inference;
 using Pcme.Training;
 using static Pcme.Tests.TensorData;
 using static TorchSharp.torch;
 
-namespace Pcme.Tests.Training;
+namespace Pcme.Tests.Inference;
 
 [Collection("torch-global")]
 public class DatasetEmbedderTests

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace Pcme.Data;
 
 /// <summary>Encodes <see cref="RgbImage"/>s to PNG with SkiaSharp (lossless, so <see cref="ImageDecoder"/> gives the same pixels back).</summary>
-public static class ImageEncoder
+public static class PngEncoder
 {
     /// <summary>
     /// The PNG bytes of <paramref name="image"/>, optionally enlarged <paramref name="scale"/> times by

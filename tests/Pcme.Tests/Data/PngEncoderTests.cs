@@ -15,7 +15,7 @@ public class ImageEncoderTests
     public void Png_round_trips_through_the_decoder_exactly()
     {
         var image = Checker();
-        var png = ImageEncoder.EncodePng(image);
+        var png = PngEncoder.EncodePng(image);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Take(4));
         var back = ImageDecoder.Decode(png, "test");
         Assert.Equal(image.Width, back.Width);
@@ -27,7 +27,7 @@ public class ImageEncoderTests
     public void Scale_repeats_pixels_without_smoothing()
     {
         var image = Checker();
-        var back = ImageDecoder.Decode(ImageEncoder.EncodePng(image, scale: 3), "test");
+        var back = ImageDecoder.Decode(PngEncoder.EncodePng(image, scale: 3), "test");
         Assert.Equal(9, back.Width);
         Assert.Equal(6, back.Height);
         for (int y = 0; y < 6; y++)
@@ -38,7 +38,7 @@ public class ImageEncoderTests
     [Fact]
     public void Bad_images_and_scales_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => ImageEncoder.EncodePng(new RgbImage(2, 2, new byte[5])));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ImageEncoder.EncodePng(Checker(), scale: 0));
+        Assert.Throws<ArgumentException>(() => PngEncoder.EncodePng(new RgbImage(2, 2, new byte[5])));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PngEncoder.EncodePng(Checker(), scale: 0));
     }
 }

@@ -1,0 +1,129 @@
+using System.Globalization;
+using Pcme.Modules;
+using Pcme.Retrieval;
+
+namespace Pcme.Training;
+
+/// <summary>
+/// Every value of a <see cref="TrainingConfig"/> checked before any work: names against their choices and
+/// numbers against their ranges. The first problem is one <see cref="ConfigException"/> naming the key, the
+/// value and what is allowed.
+/// </summary>
+public static class ConfigChecks
+{
+    /// <summary>Backbone names <c>model.cnn_type</c> accepts (plus small-N for a small CNN of width N).</summary>
+    public static IReadOnlyList<string> CnnTypes => [.. ResNetGrid.Kinds, "small", "small-N"];
+
+    /// <summary>Throws a <see cref="ConfigException"/> for the first invalid value.</summary>
+    public static void Validate(TrainingConfig config)
+    {
+        var d = config.Dataloader; var m = config.Model; var o = config.Optimizer; var s = config.LrScheduler; var c = config.Criterion; var t = config.Train;
+        AtLeast("dataloader.batch_size", d.BatchSize, 2);
+        AtLeast("dataloader.eval_batch_size", d.EvalBatchSize, 1);
+        Between("dataloader.crop_size", d.CropSize, ResNetGrid.Kinds.Contains(m.CnnType) ? 32 : 8, 4096);
+        Probability("dataloader.random_erasing_prob", d.RandomErasingProb);
+        Probability("dataloader.caption_drop_prob", d.CaptionDropProb);
+        Probability("dataloader.flip_prob", d.FlipProb);
+        OneOf("dataloader.positives", d.Positives, ["same_image", "relevance"]);
+        OneOf("dataloader.train_transform", d.TrainTransform, ["official", "resize"]);
+        OneOf("dataloader.eval_transform", d.EvalTransform, ["official", "resize"]);
+        if (!(d.CropScaleMin > 0 && d.CropScaleMin <= d.CropScaleMax && d.CropScaleMax <= 1))
+            Fail("dataloader.crop_scale_min / crop_scale_max", $"{F(d.CropScaleMin)} / {F(d.CropScaleMax)}", "0 < crop_scale_min <= crop_scale_max <= 1 (torchvision: 0.08 and 1)");
+        OneOf("dataloader.normalize", d.Normalize, ["imagenet", "dataset", "custom"]);
+        if (d.Normalize == "custom" && (d.NormalizeMean is null || d.NormalizeStd is null))
+            Fail("dataloader.normalize", "custom", "custom needs dataloader.normalize_mean and dataloader.normalize_std (three values each, e.g. [0.5, 0.5, 0.5])");
+        if (d.NormalizeMean is { } mean && (mean.Count != 3 || mean.Any(v => !double.IsFinite(v))))
+            Fail("dataloader.normalize_mean", $"[{string.Join(", ", mean.Select(F))}]", "three finite values (R, G, B)");
+        if (d.NormalizeStd is { } std && (std.Count != 3 || std.Any(v => !(v > 0) || !double.IsFinite(v))))
+            Fail("dataloader.normalize_std", $"[{string.Join(", ", std.Select(F))}]", "three positive values (R, G, B)");
+        if (d.FeatureCache is { Length: 0 }) Fail("dataloader.feature_cache", "''", "a folder, or null for no cache");
+
+        if (m.EmbedDim < 2 || m.EmbedDim % 2 != 0 || m.EmbedDim > 65536)
+            Fail("model.embed_dim", m.EmbedDim.ToString(CultureInfo.InvariantCulture), "an even number from 2 to 65536 (the caption bi-GRU has embed_dim / 2 units per direction)");
+        if (!IsCnnType(m.CnnType)) Fail("model.cnn_type", m.CnnType, $"one of {string.Join(", ", CnnTypes)} (N = the first block's width, 1 to 1024)");
+        Between("model.word_dim", m.WordDim, 1, 4096);
+        OneOf("model.wemb_type", m.WembType, ["glove", "synthetic", "none"]);
+        Between("model.n_samples_inference", m.NSamplesInference, 1, 1024);
+        if (!Scorer.Names.Contains(m.EvalMethod)) Fail("model.eval_method", m.EvalMethod, $"one of {string.Join(", ", Scorer.Names)}");
+        if (!m.Probabilistic && m.EvalMethod is not ("cosine" or "l2"))
+            Fail("model.eval_method", m.EvalMethod, "cosine or l2 for a mu-only model (model.probabilistic = false has no sigma to score with)");
+        if (m.InitLogVariance is { } h0 && !(h0 is >= -30 and <= 30)) Fail("model.init_log_variance", F(h0), "a log-variance from -30 to 30, or null for the official zero init");
+
+        OneOf("optimizer.name", o.Name, Optimizers.Names);
+        Positive("optimizer.learning_rate", o.LearningRate);
+        NonNegative("optimizer.weight_decay", o.WeightDecay);
+        if (!(o.Beta1 is >= 0 and < 1)) Fail("optimizer.beta1", F(o.Beta1), "0 <= beta1 < 1");
+        if (!(o.Beta2 is >= 0 and < 1)) Fail("optimizer.beta2", F(o.Beta2), "0 <= beta2 < 1");
+        Positive("optimizer.eps", o.Eps);
+        if (!(o.Momentum is >= 0 and < 1)) Fail("optimizer.momentum", F(o.Momentum), "0 <= momentum < 1");
+        Positive("optimizer.delta", o.Delta);
+        NonNegative("optimizer.wd_ratio", o.WdRatio);
+
+        OneOf("lr_scheduler.name", s.Name, ["cosine_annealing", "reduce_lr_on_plateau"]);
+        NonNegative("lr_scheduler.warmup_epochs", s.WarmupEpochs);
+        if (!(s.MinLrRatio is >= 0 and <= 1)) Fail("lr_scheduler.min_lr_ratio", F(s.MinLrRatio), "a fraction from 0 to 1");
+        if (!(s.Factor is > 0 and < 1)) Fail("lr_scheduler.factor", F(s.Factor), "0 < factor < 1");
+        AtLeast("lr_scheduler.patience", s.Patience, 0);
+
+        OneOf("criterion.name", c.Name, ["pcme"]);
+        Between("criterion.num_samples", c.NumSamples, 1, 1024);
+        Positive("criterion.init_negative_scale", c.InitNegativeScale);
+        Finite("criterion.init_shift", c.InitShift);
+        NonNegative("criterion.vib_beta", c.VibBeta);
+        NonNegative("criterion.uniform_lambda", c.UniformLambda);
+
+        AtLeast("train.pretrain_epochs", t.PretrainEpochs, 0);
+        AtLeast("train.finetune_epochs", t.FinetuneEpochs, 0);
+        if (t.PretrainEpochs + t.FinetuneEpochs < 1)
+            Fail("train.pretrain_epochs + train.finetune_epochs", (t.PretrainEpochs + t.FinetuneEpochs).ToString(CultureInfo.InvariantCulture), "at least 1 epoch in all");
+        Positive("train.finetune_lr_decay", t.FinetuneLrDecay);
+        NonNegative("train.grad_clip", t.GradClip);
+        AtLeast("train.val_epochs", t.ValEpochs, 1);
+        AtLeast("train.log_step", t.LogStep, 1);
+    }
+
+    /// <summary>Whether <paramref name="cnnType"/> names a backbone the kit builds (resnet18/50/152, small, small-N).</summary>
+    public static bool IsCnnType(string cnnType) =>
+        ResNetGrid.Kinds.Contains(cnnType) || cnnType == "small"
+        || (cnnType.StartsWith("small-", StringComparison.Ordinal) && int.TryParse(cnnType[6..], NumberStyles.None, CultureInfo.InvariantCulture, out int w) && w is >= 1 and <= 1024);
+
+    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    static void Fail(string key, string value, string allowed) => throw new ConfigException($"{key} = {value} is not allowed: use {allowed}.");
+
+    static void OneOf(string key, string value, IReadOnlyList<string> choices)
+    {
+        if (!choices.Contains(value)) Fail(key, $"'{value}'", $"one of {string.Join(", ", choices)}");
+    }
+
+    static void AtLeast(string key, int value, int min)
+    {
+        if (value < min) Fail(key, value.ToString(CultureInfo.InvariantCulture), $"an integer >= {min}");
+    }
+
+    static void Between(string key, int value, int min, int max)
+    {
+        if (value < min || value > max) Fail(key, value.ToString(CultureInfo.InvariantCulture), $"an integer from {min} to {max}");
+    }
+
+    static void Probability(string key, double value)
+    {
+        if (!(value is >= 0 and <= 1)) Fail(key, F(value), "a probability from 0 to 1");
+    }
+
+    static void Positive(string key, double value)
+    {
+        if (!(value > 0) || !double.IsFinite(value)) Fail(key, F(value), "a finite number > 0");
+    }
+
+    static void NonNegative(string key, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value)) Fail(key, F(value), "a finite number >= 0");
+    }
+
+    static void Finite(string key, double value)
+    {
+        if (!double.IsFinite(value)) Fail(key, F(value), "a finite number");
+    }
+}
