@@ -34,7 +34,7 @@ public static class TrainCommand
         if (configFile is null && !synthetic) throw new UserInputException("--config FILE is required for real data sets (see configs/cub.yaml and configs/coco.yaml).");
         if (configFile is { Exists: false }) throw new UserInputException($"Config file '{configFile.FullName}' does not exist.");
         var config = configFile is null ? TrainingConfig.FromJson(TrainingConfig.Synthetic.ToJson()) : TrainingConfig.Load(configFile.FullName);
-        if (overrides.Length > 0) config = TrainingConfig.Load(null, ToOverrides(config).Concat(overrides));
+        if (overrides.Length > 0) config = config.WithOverrides(overrides);
         EmbedCommand.Resolve(config.Train.Device);
 
         var train = WithRelevance(data.Load(r, DatasetRole.Train)!, relevance, "--relevance");
@@ -78,14 +78,5 @@ public static class TrainCommand
         if (file is null) return ds;
         if (!file.Exists) throw new UserInputException($"Relevance file '{file.FullName}' ({option}) does not exist.");
         return ds.WithRelevanceFile(file.FullName);
-    }
-
-    /// <summary>A config as overrides, so --set applies on top of a file's values.</summary>
-    static IEnumerable<string> ToOverrides(TrainingConfig c)
-    {
-        var root = System.Text.Json.Nodes.JsonNode.Parse(c.ToJson())!.AsObject();
-        foreach (var (section, node) in root)
-            foreach (var (key, value) in node!.AsObject())
-                if (value is not null) yield return $"{section}.{key}={value.ToJsonString().Trim('"')}";
     }
 }

@@ -52,7 +52,8 @@ public sealed record DataLoaderConfig
     /// Pixel normalisation after scaling to [0, 1]: imagenet (torchvision's ImageNet mean and std), dataset
     /// (the training set's own per-channel mean and std, measured once before training and written into
     /// normalize_mean / normalize_std of the run's config, so checkpoints evaluate with them), or custom
-    /// (normalize_mean / normalize_std as given).
+    /// (normalize_mean / normalize_std as given). With dataset, values already in normalize_mean / normalize_std
+    /// are taken as measured before (a checkpoint's config) and not measured again.
     /// </summary>
     public string Normalize { get; init; } = "imagenet";
     /// <summary>Per-channel means (R, G, B) for normalize = custom, or as measured for normalize = dataset.</summary>
@@ -223,6 +224,17 @@ public sealed record TrainingConfig
 
     /// <summary>As JSON (snake_case keys), for checkpoints and run folders.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>This config with <c>section.key=value</c> overrides applied (checked like a file's keys).</summary>
+    public TrainingConfig WithOverrides(IEnumerable<string> overrides)
+    {
+        var root = JsonNode.Parse(ToJson())!.AsObject();
+        var current = new List<string>();
+        foreach (var (section, node) in root)
+            foreach (var (key, value) in node!.AsObject())
+                if (value is not null) current.Add($"{section}.{key}={(value is JsonArray ? value.ToJsonString() : value.ToJsonString().Trim('"'))}");
+        return Load(null, current.Concat(overrides));
+    }
 
     /// <summary>From JSON written by <see cref="ToJson"/>.</summary>
     public static TrainingConfig FromJson(string json, string source = "config") => Parse(JsonNode.Parse(json) ?? new JsonObject(), source);

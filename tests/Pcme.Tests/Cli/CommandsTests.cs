@@ -53,6 +53,12 @@ public class CommandsTests
                 (["train", "--dataset", "coco", "--config", Path.Combine(RepoPaths.Root, "configs", "coco.yaml"), "--out", run + "y", "--captions", "/nonexistent/captions.json", "--images", "/tmp"], "/nonexistent/captions.json"),
                 (["train", "--dataset", "cub", "--config", "/nonexistent/cub.yaml", "--out", run + "z"], "/nonexistent/cub.yaml"),
                 (["eval", "--checkpoint", best, "--dataset", "imagenet"], "imagenet"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "optimizer.name=adamq"], "optimizer.name"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "train.pretrain_epochs=-1"], "train.pretrain_epochs"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "model.n_samples_inference=0"], "model.n_samples_inference"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "criterion.name=vse++"], "criterion.name"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "lr_scheduler.name=step"], "lr_scheduler.name"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--relevance", "/nonexistent/rel.json"], "/nonexistent/rel.json"),
             })
             {
                 var (code, _, err) = Pcme(args);

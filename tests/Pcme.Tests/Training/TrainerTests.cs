@@ -38,10 +38,12 @@ public class TrainerTests
 {
     static readonly ArchitectureInfo Arch = new("small", 8, 6, 12, true);
 
-    static TrainingConfig Config() => TrainingConfig.Load(null, [
+    static TrainingConfig Config(params string[] more) => TrainingConfig.Load(null, [.. ConfigKeys, .. more]);
+
+    static readonly string[] ConfigKeys = [
         "dataloader.batch_size=8", "model.embed_dim=8", "model.word_dim=6", "model.cnn_type=small", "model.txt_finetune=true",
         "train.pretrain_epochs=2", "train.finetune_epochs=2", "train.finetune_lr_decay=0.5", "train.seed=3", "optimizer.learning_rate=0.003",
-        "lr_scheduler.warmup_epochs=0.5", "criterion.num_samples=3", "criterion.uniform_lambda=1", "train.val_epochs=1"]);
+        "lr_scheduler.warmup_epochs=0.5", "criterion.num_samples=3", "criterion.uniform_lambda=1", "train.val_epochs=1"];
 
     static (Trainer, PcmeModel, SoftContrastiveLoss) Build(TrainingConfig c)
     {
@@ -56,18 +58,23 @@ public class TrainerTests
 
     static string TempDir() => Path.Combine(Path.GetTempPath(), $"pcme-train-{Guid.NewGuid():N}");
 
-    [Fact]
-    public void Resuming_after_an_interruption_ends_with_the_same_numbers_as_an_uninterrupted_run()
+    [Theory]
+    [InlineData("adamw", "cosine_annealing")]
+    [InlineData("adamp", "cosine_annealing")]
+    [InlineData("sgd", "reduce_lr_on_plateau")]
+    [InlineData("adam", "reduce_lr_on_plateau")]
+    public void Resuming_after_an_interruption_ends_with_the_same_numbers_as_an_uninterrupted_run(string optimizer, string schedule)
     {
         string a = TempDir(), b = TempDir();
+        string[] keys = [$"optimizer.name={optimizer}", $"lr_scheduler.name={schedule}", "lr_scheduler.patience=0", "lr_scheduler.factor=0.5"];
         try
         {
-            var (t1, m1, l1) = Build(Config());
+            var (t1, m1, l1) = Build(Config(keys));
             var full = t1.Fit(new ToyData(), Validate, a);
-            var (t2, _, _) = Build(Config());
-            var partial = t2.Fit(new ToyData(), Validate, b, stopAfterEpoch: 1);  // interrupted inside stage 1 -> 2 boundary
-            Assert.Equal(2, partial.EpochsCompleted);
-            var (t3, m3, l3) = Build(Config());                                    // a fresh process would rebuild from scratch
+            var (t2, _, _) = Build(Config(keys));
+            var partial = t2.Fit(new ToyData(), Validate, b, stopAfterEpoch: 0);  // interrupted inside stage 1
+            Assert.Equal(1, partial.EpochsCompleted);
+            var (t3, m3, l3) = Build(Config(keys));                                // a fresh process would rebuild from scratch
             var resumed = t3.Fit(new ToyData(), Validate, b, resume: true);
             Assert.Equal(4, resumed.EpochsCompleted);
             Assert.Equal(full.History.Select(h => h.Loss), resumed.History.Select(h => h.Loss));
@@ -79,6 +86,20 @@ public class TrainerTests
             Assert.True(Directory.Exists(Path.Combine(b, "checkpoints", "best")));
             // The learning rate really follows the two-stage schedule: stage 2 starts at half the base rate.
             Assert.True(full.History[3].LearningRate < full.History[1].LearningRate + 1e-12);
+            if (schedule == "reduce_lr_on_plateau")
+            {
+                // Replay the plateau rule on the recorded validations: each stage's rate is base x 0.5^reductions.
+                var c = Config(keys);
+                foreach (var (stageEpochs, baseLr) in new[] { (full.History.Take(2), c.Optimizer.LearningRate), (full.History.Skip(2), c.Optimizer.LearningRate * 0.5) })
+                {
+                    var st = new PlateauState();
+                    foreach (var h in stageEpochs)
+                    {
+                        Assert.Equal(st.Rate(baseLr, 0.5, 0), h.LearningRate, 12);
+                        st = st.After(h.Validation!.Value, 0);
+                    }
+                }
+            }
         }
         finally { foreach (var d in new[] { a, b }) if (Directory.Exists(d)) Directory.Delete(d, true); }
     }
