@@ -43,6 +43,13 @@ public static class Program
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.TrainingDiverged;
         }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            // libtorch errors carry a C++ backtrace after their first line; a user gets the first line only.
+            string first = e.Message.Split('\n', 2)[0].Trim();
+            Console.Error.WriteLine($"pcme: libtorch failed: {first} (this is a bug or an unsupported input: please report it with the command line)");
+            return ExitCodes.InternalError;
+        }
     }
 }
 
@@ -57,6 +64,8 @@ public static class ExitCodes
     public const int RuntimeUnavailable = 3;
     /// <summary>Training stopped on a NaN or infinite loss (the last good checkpoint is kept).</summary>
     public const int TrainingDiverged = 4;
+    /// <summary>An internal failure (e.g. inside libtorch) that no check caught; reported in one line.</summary>
+    public const int InternalError = 70;
 }
 
 /// <summary>A user mistake; the message names the input and the fix.</summary>

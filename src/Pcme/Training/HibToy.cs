@@ -142,7 +142,8 @@ public static class HibToy
         manual_seed(options.Seed);
         var encoder = new HibToyEncoder(options.Hidden, options.InitLogVariance);
         var criterion = new SoftContrastiveLoss(options.Loss);
-        var optimizer = optim.Adam(encoder.parameters().Concat(criterion.parameters()), lr: options.LearningRate);
+        // The toy's own 2-D model and loss; its optimizer comes from the kit's factory like every run's.
+        var optimizer = Optimizers.Create(new OptimizerConfig { Name = "adam", LearningRate = options.LearningRate }, encoder.parameters().Concat(criterion.parameters()));
         var random = SeededRandom.Derive((ulong)(uint)options.Seed, 0xBA7C);
         var labels = tensor(data.Labels);
         int batch = Math.Min(options.BatchSize, data.Count);
@@ -157,9 +158,9 @@ public static class HibToy
             var embedding = encoder.forward(data.Inputs.index_select(0, index));
             var sampling = new Generator(unchecked((ulong)(uint)options.Seed * 1_000_003UL + (ulong)step));
             var output = criterion.ForwardSingleModality(embedding, labels.index_select(0, index), sampling);
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             output.Loss.backward();
-            optimizer.step();
+            optimizer.Step();
             losses[step] = output.Loss.item<float>();
             progress?.Report((step + 1, losses[step]));
         }
