@@ -49,9 +49,9 @@ public sealed unsafe class GaussianIndex : IDisposable
     readonly Lazy<float[]> sigmas;
 
     GaussianIndex(IntPtr handle, SearchAugmentation augmentation, GaussianEmbedding gallery, IReadOnlyList<string> ids, string side,
-        string? checkpointHash, GaussianIndexOptions options, Tensor scale)
+        string? checkpointHash, GaussianIndexOptions options, Tensor scale, IReadOnlyList<string>? labels)
     {
-        this.handle = handle; Augmentation = augmentation; Gallery = gallery; Ids = ids; Side = side; CheckpointHashValue = checkpointHash;
+        this.handle = handle; Labels = labels; Augmentation = augmentation; Gallery = gallery; Ids = ids; Side = side; CheckpointHashValue = checkpointHash;
         Options = options; this.scale = scale; exact = augmentation.CreateScorer();
         ExpansionSearch = options.ExpansionSearch;
         sigmas = new(() => { using var u = gallery.Uncertainty(); return u.data<float>().ToArray(); });
@@ -68,6 +68,8 @@ public sealed unsafe class GaussianIndex : IDisposable
     public IReadOnlyList<string> Ids { get; }
     /// <summary>images or captions.</summary>
     public string Side { get; }
+    /// <summary>Optional text per item, row order (a caption's text, an image's file), kept for display.</summary>
+    public IReadOnlyList<string>? Labels { get; }
     /// <summary>The checkpoint that embedded the gallery (<see cref="CheckpointHash(string)"/>), if known.</summary>
     public string? CheckpointHashValue { get; }
     /// <summary>Build options (quantization, graph parameters).</summary>
@@ -105,9 +107,10 @@ public sealed unsafe class GaussianIndex : IDisposable
     /// (the graph then depends on their interleaving; one thread gives the same graph every time).
     /// </summary>
     public static GaussianIndex Build(GaussianEmbedding gallery, string scorer, IReadOnlyList<string>? ids = null, GaussianIndexOptions? options = null,
-        string side = "images", string? checkpointHash = null)
+        string side = "images", string? checkpointHash = null, IReadOnlyList<string>? labels = null)
     {
         options ??= new GaussianIndexOptions();
+        if (labels is not null && labels.Count != gallery.Count) throw new ArgumentException($"{labels.Count} labels for {gallery.Count} gallery items.", nameof(labels));
         var augmentation = SearchAugmentation.For(scorer);
         if (gallery.Mean.dim() != 2 || gallery.Dimension < 1) throw new ArgumentException($"The gallery must be [N, D] with D >= 1 (got [{string.Join(", ", gallery.Mean.shape)}]).", nameof(gallery));
         ids ??= Enumerable.Range(0, (int)gallery.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -128,7 +131,7 @@ public sealed unsafe class GaussianIndex : IDisposable
             }
         }
         catch { FreeHandle(h); throw; }
-        return new GaussianIndex(h, augmentation, cpu, ids, side, checkpointHash, options, scale);
+        return new GaussianIndex(h, augmentation, cpu, ids, side, checkpointHash, options, scale, labels);
     }
 
     static IntPtr Create(IndexMetric metric, GaussianIndexOptions options, int width)
@@ -270,6 +273,7 @@ public sealed unsafe class GaussianIndex : IDisposable
             ["checkpoint_sha256"] = CheckpointHashValue,
             ["gallery_scale"] = new JsonArray(scale.data<double>().ToArray().Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
             ["ids"] = new JsonArray(Ids.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
+            ["labels"] = Labels is null ? null : new JsonArray(Labels.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
         };
         File.WriteAllText(Path.Combine(directory, SidecarFile), sidecar.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
     }
@@ -310,7 +314,8 @@ public sealed unsafe class GaussianIndex : IDisposable
         };
         var ids = s["ids"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? throw new DataException($"{sidecarPath} has no 'ids'.");
         var scaleValues = s["gallery_scale"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray() ?? throw new DataException($"{sidecarPath} has no 'gallery_scale'.");
-        if (ids.Length != count || scaleValues.Length != augmentation.Width(dim))
+        var labels = s["labels"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+        if (ids.Length != count || labels is not null && labels.Length != count || scaleValues.Length != augmentation.Width(dim))
             throw new DataException($"{sidecarPath} is inconsistent ({ids.Length} ids for {count} items, {scaleValues.Length} scales for width {augmentation.Width(dim)}); rebuild the index.");
         Dictionary<string, Tensor> tensors;
         try { tensors = Safetensors.LoadStateDict(galleryPath); }
@@ -330,7 +335,7 @@ public sealed unsafe class GaussianIndex : IDisposable
                 throw new DataException($"{graphPath} holds {size} vectors of width {width}, but {sidecarPath} says {count} of width {augmentation.Width(dim)}; the files are from different builds: rebuild the index.");
         }
         catch { FreeHandle(handle); throw; }
-        return new GaussianIndex(handle, augmentation, new GaussianEmbedding(mu.to(float32), h.to(float32)), ids, side, checkpoint, options, tensor(scaleValues, float64));
+        return new GaussianIndex(handle, augmentation, new GaussianEmbedding(mu.to(float32), h.to(float32)), ids, side, checkpoint, options, tensor(scaleValues, float64), labels);
     }
 
     static string Short(string? hash) => hash is null ? "(unknown)" : hash[..Math.Min(12, hash.Length)];
