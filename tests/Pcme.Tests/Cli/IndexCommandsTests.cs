@@ -11,14 +11,7 @@ namespace Pcme.Tests.Cli;
 [Collection("torch-global")]
 public class IndexCommandsTests
 {
-    static (int Code, string Out, string Err) Pcme(params string[] args)
-    {
-        var stdout = Console.Out; var stderr = Console.Error;
-        var o = new StringWriter(); var e = new StringWriter();
-        Console.SetOut(o); Console.SetError(e);
-        try { return (Program.Main(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(stdout); Console.SetError(stderr); }
-    }
+    static (int Code, string Out, string Err) Pcme(params string[] args) => CommandsTests.Pcme(args);
 
     [Fact]
     public void Index_build_and_search_find_the_exact_top_k_and_refuse_mismatches_with_one_line()

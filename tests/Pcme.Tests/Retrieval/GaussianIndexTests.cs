@@ -25,14 +25,10 @@ public class GaussianIndexTests
         return s.Select(row => row.Select((v, j) => (Row: (long)j, Score: v)).OrderByDescending(x => x.Score).ThenBy(x => x.Row).Take(k).ToArray()).ToArray();
     }
 
+    public static TheoryData<string> Searchable => new(SearchAugmentation.Names);
+
     [Theory]
-    [InlineData("cosine")]
-    [InlineData("l2")]
-    [InlineData("csd")]
-    [InlineData("wasserstein")]
-    [InlineData("kl")]
-    [InlineData("reverse-kl")]
-    [InlineData("js")]
+    [MemberData(nameof(Searchable))]
     public void With_a_search_width_covering_a_small_gallery_the_index_returns_the_exact_top_k(string scorer)
     {
         using var scope = NewDisposeScope();
