@@ -17,6 +17,7 @@ public static class BenchCommand
         ["retrieval"] = tiny => RetrievalScenario.Run(tiny ? RetrievalScenario.Size.Tiny : RetrievalScenario.Size.Full),
         ["train-step"] = tiny => TrainStepScenario.Run(tiny ? TrainStepScenario.Size.Tiny : TrainStepScenario.Size.Full),
         ["memory"] = tiny => MemoryScenario.Run(tiny ? MemoryScenario.Size.Tiny : MemoryScenario.Size.Full),
+        ["index"] = tiny => IndexScenario.Run(tiny ? IndexScenario.Size.Tiny : IndexScenario.Size.Full),
     };
 
     /// <summary>Creates the command.</summary>

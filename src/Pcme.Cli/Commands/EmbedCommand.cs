@@ -37,8 +37,12 @@ public static class EmbedCommand
             var index = new JsonObject
             {
                 ["dataset"] = ds.Name,
+                // Which model wrote these embeddings: `pcme index build` records it and `pcme search` checks it.
+                ["checkpoint"] = r.GetValue(checkpoint)!.FullName,
+                ["checkpoint_sha256"] = Pcme.Retrieval.GaussianIndex.CheckpointHash(r.GetValue(checkpoint)!.FullName),
                 ["log_variance"] = "h = log sigma^2 (official PCME logsigma = h / 2)",
                 ["images"] = new JsonArray(ds.Images.Select(i => (JsonNode)JsonValue.Create(i.Id)!).ToArray()),
+                ["image_files"] = new JsonArray(ds.Images.Select(i => (JsonNode?)JsonValue.Create(i.Path)).ToArray()),
                 ["captions"] = new JsonArray(ds.Captions.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["image_id"] = ds.Images[c.ImageIndex].Id, ["text"] = c.Text }).ToArray()),
                 ["captions_without_known_words"] = unknown,
             };

@@ -116,6 +116,12 @@ public abstract class SeparableScorer : Scorer
         return UpperBound is { } bound ? scores.clamp_max(bound) : scores;
     }
 
+    /// <summary>
+    /// (F, b) of one side's items: score(q, g) = F_q . F_g + b_q + b_g. <see cref="SearchAugmentation"/> turns
+    /// them into inner-product search vectors ([F_q, 1] against [F_g, b_g]; b_q does not change a query's ranking).
+    /// </summary>
+    public ItemFeatures SideFeatures(ScoringSet set, bool querySide) => Features(set, querySide);
+
     ItemFeatures Features(ScoringSet s, bool query)
     {
         if (s.Features is { } f && ReferenceEquals(f.Owner, this) && f.QuerySide == query) return f;

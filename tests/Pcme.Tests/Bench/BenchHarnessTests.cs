@@ -34,6 +34,19 @@ public class BenchHarnessTests
         Assert.All(memory["runs"]!.AsArray(), r => Assert.True(r!.AsObject().ContainsKey("scoring_peak_bytes")));
         // Scoring every block leaves no TorchSharp tensor behind.
         Assert.Equal((long)memory["torchsharp_live_tensors_before"]!, (long)memory["torchsharp_live_tensors_after"]!);
+        var index = JsonNode.Parse(lines.Single(l => l.Contains("\"scenario\":\"index\"")))!;
+        var small = index["clustered"]![0]!;
+        Assert.True(small["scorers"]!.AsArray().Select(s => (string)s!["scorer"]!).ToHashSet().SetEquals(Pcme.Retrieval.SearchAugmentation.Names));
+        Assert.Equal(3, index["clustered"]!.AsArray().Count);
+        Assert.Equal(["f16", "i8"], index["quantized"]!["scorers"]!.AsArray().Select(s => (string)s!["storage"]!));
+        Assert.All(new[] { index["clustered"]!.AsArray().SelectMany(g => g!["scorers"]!.AsArray()), index["isotropic"]!["scorers"]!.AsArray() }.SelectMany(x => x), s =>
+        {
+            Assert.True((double)s!["exact_queries_per_s"]! > 0 && (long)s["index_bytes"]! > 0);
+            var curve = s["search"]!.AsArray();
+            Assert.Equal(2, curve.Count);
+            // On 300-1,000 items a search width of 32 reaches the exact top 10.
+            Assert.True((double)curve[1]!["recall_at_10"]! >= 0.9, s.ToJsonString());
+        });
         Assert.All(lines, l => Assert.Contains("\"scenario_seconds\"", l));
     }
 

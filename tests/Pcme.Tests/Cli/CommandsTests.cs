@@ -8,7 +8,8 @@ namespace Pcme.Tests.Cli;
 [Collection("torch-global")]
 public class CommandsTests
 {
-    static (int Code, string Out, string Err) Pcme(params string[] args)
+    /// <summary>Runs <c>pcme</c> in-process, capturing stdout and stderr.</summary>
+    internal static (int Code, string Out, string Err) Pcme(params string[] args)
     {
         var stdout = Console.Out; var stderr = Console.Error;
         var o = new StringWriter(); var e = new StringWriter();

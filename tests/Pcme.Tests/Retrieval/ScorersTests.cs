@@ -11,7 +11,7 @@ public class ScorersTests
         new(randn([n, d], dtype: dtype, generator: g), randn([n, d], dtype: dtype, generator: g).mul(0.7).sub(1.5));
 
     /// <summary>Per-pair, per-dimension reference of each closed form (plain doubles).</summary>
-    static double Naive(string name, double[] m1, double[] h1, double[] m2, double[] h2)
+    internal static double Naive(string name, double[] m1, double[] h1, double[] m2, double[] h2)
     {
         double s = 0, dot = 0, n1 = 0, n2 = 0;
         for (int d = 0; d < m1.Length; d++)
