@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pcme.Data;
 using Pcme.Probabilistic;
+using Pcme.Inference;
 using Pcme.Retrieval;
 using Pcme.Training;
 using Spectre.Console;
@@ -139,10 +140,9 @@ public static class SearchCommand
         else
         {
             if (!image!.Exists) throw new UserInputException($"Image '{image.FullName}' does not exist.");
-            bool synthetic = !Pcme.Modules.ResNetGrid.Kinds.Contains(model.Config.Model.CnnType);
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var pixels = Experiment.EvalPipeline(model.Config, synthetic).Load(image.FullName, new Random(0)).unsqueeze(0).to(dev);
+            var pixels = model.EvalPipeline.Load(image.FullName, new Random(0)).unsqueeze(0).to(dev);
             var o = model.Model.EncodeImages(pixels);
             query = new GaussianEmbedding(o.Embedding.Mean.cpu().MoveToOuterDisposeScope(), o.Embedding.LogVariance.cpu().MoveToOuterDisposeScope());
         }
