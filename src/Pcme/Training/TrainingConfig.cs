@@ -27,6 +27,12 @@ public sealed record DataLoaderConfig
     public string Positives { get; init; } = "same_image";
     /// <summary>Folder for the frozen-backbone grid cache (null: run the backbone every step).</summary>
     public string? FeatureCache { get; init; }
+    /// <summary>
+    /// Input normalisation: unset (default) = what the pretrained weights need (<c>caffe-bgr-mean</c> for ResNet-18
+    /// converted from NuGet's ONNX, else imagenet); <c>imagenet</c>; or <c>caffe-bgr-mean</c> (BGR, 0-255, the weights'
+    /// mean image; needs weights converted from ONNX). A run records the resolved value in its config.
+    /// </summary>
+    public string? Normalize { get; init; }
 }
 
 /// <summary>The model (official <c>model:</c> section).</summary>
