@@ -96,17 +96,18 @@ public static class OnnxResNetConverter
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outputBase));
         if (dir is not null) Directory.CreateDirectory(dir);
         string weights = outputBase + ".safetensors", prep = outputBase + ".preprocess.safetensors", header = outputBase + ".json";
-        string suffix = $".tmp-{Environment.ProcessId}";
-        WeightLoader.Save(net, weights + suffix);
+        // Temporary names keep the extension: WeightLoader.Save picks the format by it.
+        string Temp(string path) => Path.ChangeExtension(path, $".tmp-{Environment.ProcessId}{Path.GetExtension(path)}");
+        WeightLoader.Save(net, Temp(weights));
         var meanTensor = tensor(mean.Bgr, [3, mapped.InputHeight, mapped.InputWidth]);
-        Safetensors.SaveStateDict(prep + suffix, new Dictionary<string, Tensor> { [MeanImageKey] = meanTensor });
+        Safetensors.SaveStateDict(Temp(prep), new Dictionary<string, Tensor> { [MeanImageKey] = meanTensor });
         var info = new PretrainedBackboneInfo(mapped.Kind, Path.GetFullPath(onnxPath), Sha256(onnxPath), $"{model.ProducerName} {model.ProducerVersion}".Trim(),
             Path.GetFullPath(preprocessPath), CaffeNormalize, mean.ChannelMean, Path.GetFileName(prep), mapped.InputHeight, mapped.InputWidth,
             mapped.GridOutput, mapped.Epsilon, mapped.Momentum, mapped.Tensors.Values.Select(t => t.Source).ToArray());
-        File.WriteAllText(header + suffix, JsonSerializer.Serialize(info, HeaderJson));
-        File.Move(weights + suffix, weights, overwrite: true);
-        File.Move(prep + suffix, prep, overwrite: true);
-        File.Move(header + suffix, header, overwrite: true);
+        File.WriteAllText(Temp(header), JsonSerializer.Serialize(info, HeaderJson));
+        File.Move(Temp(weights), weights, overwrite: true);
+        File.Move(Temp(prep), prep, overwrite: true);
+        File.Move(Temp(header), header, overwrite: true);
         return info;
     }
 
@@ -171,6 +172,7 @@ public static class OnnxResNetConverter
                 Fail($"the input '{inputs[0].Name}' is not an image batch [N, 3, H, W]. Only an ImageNet ResNet-18 converts.");
             height = dims![2].DimValue > 0 ? (int)dims[2].DimValue : null;
             width = dims[3].DimValue > 0 ? (int)dims[3].DimValue : null;
+            var (inputHeight, inputWidth) = (height ?? 0, width ?? 0);
 
             string x = inputs[0].Name;
             x = Conv(Next(x, "Conv", "the stem"), "conv1", stride: 2);
@@ -192,10 +194,12 @@ public static class OnnxResNetConverter
                 blocksPerStage[^1]++;
             }
             string kind = blocksPerStage.SequenceEqual([2, 2, 2, 2]) ? "resnet18"
-                : Fail($"the graph's residual blocks per stage are [{string.Join(", ", blocksPerStage)}] (two-convolution blocks); torchvision's ResNet-18 has [2, 2, 2, 2]. Only an ImageNet ResNet-18 converts.");
+                : blocksPerStage.SequenceEqual([2, 2, 2, 3]) ? ResNetGrid.CntkResNet18
+                : Fail($"the graph's residual blocks per stage are [{string.Join(", ", blocksPerStage)}] (two-convolution blocks); the kit builds ResNet-18 as [2, 2, 2, 2] " +
+                       $"(torchvision) or [2, 2, 2, 3] ({ResNetGrid.CntkResNet18}). Only an ImageNet ResNet-18 converts.");
             CheckNothingElseReadsTheBackbone(x);
             if (epsilons.Distinct().Count() != 1) Fail($"its batch norms use different epsilons ({string.Join(", ", epsilons.Distinct())}).");
-            return new Mapping(kind, tensors, height ?? 0, width ?? 0, x, epsilons[0], momenta.Count > 0 ? momenta[0] : 0.9);
+            return new Mapping(kind, tensors, inputHeight, inputWidth, x, epsilons[0], momenta.Count > 0 ? momenta[0] : 0.9);
         }
 
         /// <summary>A residual block at <paramref name="x"/>: main Conv-BN-ReLU-Conv-BN, shortcut identity or Conv-BN, Add, ReLU.</summary>

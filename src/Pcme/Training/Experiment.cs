@@ -141,7 +141,7 @@ public static class Experiment
             return;
         throw new ConfigException($"model.cnn_type={m.CnnType} stays frozen for train.pretrain_epochs={config.Train.PretrainEpochs} (model.img_finetune=false) " +
             $"but has no weights: set model.pretrained_resnet_model_path to torchvision's {m.CnnType} .pth or a .safetensors file" +
-            (m.CnnType == "resnet18" ? $" (or {OnnxResNetConverter.NuGetShorthand}, the ImageNet ResNet-18 NuGet ships)" : "") +
+            (m.CnnType is "resnet18" or ResNetGrid.CntkResNet18 ? $" (or, with model.cnn_type={ResNetGrid.CntkResNet18}, {OnnxResNetConverter.NuGetShorthand}: the ImageNet ResNet-18 NuGet ships)" : "") +
             ", or train it from scratch with model.img_finetune=true.");
     }
 
