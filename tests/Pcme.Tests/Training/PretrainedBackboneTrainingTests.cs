@@ -26,6 +26,18 @@ public class PretrainedBackboneTrainingTests
     }
 
     [Fact]
+    public void The_resnet18_config_is_the_synthetic_one_on_the_frozen_pretrained_network_through_the_cache()
+    {
+        var s = TrainingConfig.Synthetic;
+        var expected = s with
+        {
+            Dataloader = s.Dataloader with { CropSize = 224, EvalBatchSize = 64, FeatureCache = "runs/grid-cache" },
+            Model = s.Model with { CnnType = ResNetGrid.CntkResNet18, PretrainedResnetModelPath = OnnxResNetConverter.NuGetShorthand, ImgFinetune = false },
+        };
+        Assert.Equal(expected.ToJson(), TrainingConfig.Load(Path.Combine(RepoPaths.Root, "configs", "synthetic-resnet18.yaml")).ToJson());
+    }
+
+    [Fact]
     public void Normalisation_follows_the_weights_unless_the_config_names_one()
     {
         Assert.Equal(CaffeBgrMean.Name, Experiment.ResolveNormalize(Config()));
