@@ -126,7 +126,7 @@ public static class OnnxResNetConverter
             using var stream = File.OpenRead(path);
             model = ModelProto.Parser.ParseFrom(stream);
         }
-        catch (InvalidProtocolBufferException e)
+        catch (Exception e) when (e is InvalidProtocolBufferException or IOException or ArgumentException or InvalidOperationException)
         {
             throw new WeightFileException($"'{path}' is not a readable ONNX model ({e.Message.TrimEnd('.')}); it is truncated or another format. Restore it again (delete the package folder from the NuGet cache and run `dotnet restore`).", e);
         }

@@ -83,7 +83,13 @@ public static class PretrainedBackbones
         string weights = baseName + ".safetensors";
         var info = ReadHeader(baseName + ".json");
         if (info is null || info.SourceSha256 != sha || !File.Exists(weights) || !File.Exists(Path.Combine(cacheDirectory, info.MeanImage)))
-            info = OnnxResNetConverter.Convert(onnx, baseName);
+        {
+            try { info = OnnxResNetConverter.Convert(onnx, baseName); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not WeightFileException)
+            {
+                throw new WeightFileException($"Cannot write the converted weights of '{onnx}' to '{cacheDirectory}' ({e.Message}). Set PCME_CACHE to a writable folder.", e);
+            }
+        }
         return new PretrainedWeights(weights, info, MeanImageOf(weights, info));
     }
 
