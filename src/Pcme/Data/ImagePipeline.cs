@@ -144,6 +144,18 @@ public sealed class ImagePipeline
     public static ImagePipeline Eval(int resizeSize = 256, int cropSize = 224) =>
         new(new ResizeShorterSide(resizeSize), new CenterCrop(cropSize), Normalize.ImageNet);
 
+    /// <summary>
+    /// This pipeline with every <see cref="Normalize"/> step replaced by <paramref name="normalization"/> (e.g. a
+    /// <see cref="CaffeBgrMean"/> for weights trained on Caffe-style inputs); appended when there is none.
+    /// </summary>
+    public ImagePipeline WithNormalization(IImageTransform normalization)
+    {
+        ArgumentNullException.ThrowIfNull(normalization);
+        var steps = Steps.Select(s => s is Normalize ? normalization : s).ToList();
+        if (!steps.Contains(normalization)) steps.Add(normalization);
+        return new ImagePipeline(steps);
+    }
+
     /// <summary>Runs the pipeline on a decoded image; float32 [3, H, W] on the CPU.</summary>
     public Tensor Apply(RgbImage image, Random random)
     {

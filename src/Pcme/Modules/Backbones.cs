@@ -25,7 +25,10 @@ public abstract class GridBackbone(string name) : nn.Module<Tensor, Tensor>(name
 
 /// <summary>
 /// TorchVision ResNet-18/50/152 up to <c>layer4</c> (the 7 x 7 grid at 224 px), without avgpool and fc.
-/// Children keep torchvision's names (conv1, bn1, layer1..layer4) so state dicts map 1:1.
+/// Children keep torchvision's names (conv1, bn1, layer1..layer4) so state dicts map 1:1. <c>resnet18-cntk</c> is the
+/// layout of CNTK's ImageNet ResNet-18 (the one NuGet ships as ONNX, see <see cref="OnnxResNetConverter"/>): torchvision's
+/// ResNet-18 with a third basic block in layer4 (CNTK's <c>num_stack_layers = [2, 1, 1, 2]</c> gives blocks [2, 2, 2, 3]),
+/// same keys, plus <c>layer4.2.*</c>.
 /// </summary>
 public sealed class ResNetGrid : GridBackbone
 {
@@ -34,7 +37,10 @@ public sealed class ResNetGrid : GridBackbone
     readonly string kind;
 
     /// <summary>ResNet depths this class builds.</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["resnet18", "resnet50", "resnet152"];
+    public static readonly IReadOnlyList<string> Kinds = ["resnet18", "resnet50", "resnet152", CntkResNet18];
+
+    /// <summary>The kind of CNTK's ImageNet ResNet-18 layout (blocks per stage [2, 2, 2, 3]).</summary>
+    public const string CntkResNet18 = "resnet18-cntk";
 
     /// <summary>Builds an untrained ResNet of <paramref name="kind"/> (weights come from <see cref="WeightLoader"/>).</summary>
     public ResNetGrid(string kind) : base(nameof(ResNetGrid))
@@ -42,12 +48,13 @@ public sealed class ResNetGrid : GridBackbone
         this.kind = kind;
         var resnet = kind switch
         {
-            "resnet18" => torchvision.models.resnet18(),
+            CntkResNet18 => BasicBlockResNet([2, 2, 2, 3]),
+            "resnet18" => (nn.Module)torchvision.models.resnet18(),
             "resnet50" => torchvision.models.resnet50(),
             "resnet152" => torchvision.models.resnet152(),
             _ => throw new ArgumentException($"Unknown ResNet '{kind}'. Use one of: {string.Join(", ", Kinds)}."),
         };
-        channels = kind == "resnet18" ? 512 : 2048;
+        channels = kind is "resnet18" or CntkResNet18 ? 512 : 2048;
         string[] keep = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"];
         var children = resnet.named_children().ToDictionary(c => c.name, c => c.module);
         stages = keep.Select(n => (nn.Module<Tensor, Tensor>)children[n]).ToArray();
@@ -65,6 +72,69 @@ public sealed class ResNetGrid : GridBackbone
         var x = images;
         foreach (var s in stages) x = s.forward(x);
         return x;
+    }
+
+    /// <summary>
+    /// A torchvision-layout ResNet of basic blocks with <paramref name="blocks"/> per stage (torchvision's builder
+    /// takes only its own depths): stem conv 7 x 7 / 2, BN, ReLU, max-pool 3 x 3 / 2, then stages of 64..512 channels.
+    /// </summary>
+    static nn.Module BasicBlockResNet(int[] blocks)
+    {
+        var stem = new (string, nn.Module)[]
+        {
+            ("conv1", nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false)), ("bn1", nn.BatchNorm2d(64)),
+            ("relu", nn.ReLU()), ("maxpool", nn.MaxPool2d(3, stride: 2, padding: 1)),
+        };
+        var layers = new List<(string, nn.Module)>(stem);
+        long inPlanes = 64;
+        for (int stage = 0; stage < blocks.Length; stage++)
+        {
+            long planes = 64L << stage;
+            var stageBlocks = new List<nn.Module<Tensor, Tensor>>();
+            for (int b = 0; b < blocks[stage]; b++)
+            {
+                stageBlocks.Add(new BasicBlock(inPlanes, planes, b == 0 && stage > 0 ? 2 : 1));
+                inPlanes = planes;
+            }
+            layers.Add(($"layer{stage + 1}", nn.Sequential(stageBlocks.ToArray())));
+        }
+        return new NamedChildren(layers);
+    }
+
+    /// <summary>torchvision's <c>BasicBlock</c> (conv1, bn1, conv2, bn2, downsample.0/.1 when the shape changes).</summary>
+    sealed class BasicBlock : nn.Module<Tensor, Tensor>
+    {
+        readonly Conv2d conv1, conv2;
+        readonly BatchNorm2d bn1, bn2;
+        readonly Sequential? downsample;
+
+        public BasicBlock(long inPlanes, long planes, long stride) : base(nameof(BasicBlock))
+        {
+            conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+            bn1 = nn.BatchNorm2d(planes);
+            conv2 = nn.Conv2d(planes, planes, 3, padding: 1, bias: false);
+            bn2 = nn.BatchNorm2d(planes);
+            downsample = stride != 1 || inPlanes != planes
+                ? nn.Sequential(nn.Conv2d(inPlanes, planes, 1, stride: stride, bias: false), nn.BatchNorm2d(planes)) : null;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            using var scope = NewDisposeScope();
+            var y = bn2.forward(conv2.forward(nn.functional.relu(bn1.forward(conv1.forward(x)))));
+            var shortcut = downsample is null ? x : downsample.forward(x);
+            return nn.functional.relu(y.add(shortcut)).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>A holder whose registered children are the given named modules (read back by name above).</summary>
+    sealed class NamedChildren : nn.Module
+    {
+        public NamedChildren(IEnumerable<(string Name, nn.Module Module)> children) : base(nameof(NamedChildren))
+        {
+            foreach (var (name, module) in children) register_module(name, module);
+        }
     }
 }
 

@@ -26,13 +26,17 @@ public sealed class WeightFileException(string message, Exception? inner = null)
 /// <summary>
 /// Loads PyTorch weights into kit modules: torchvision-style <c>.pth</c>/<c>.pt</c> state dicts (read
 /// with TorchSharp.PyBridge's unpickler, which only rebuilds tensors and never executes pickled code)
-/// and <c>.safetensors</c>. Keys are matched by name after prefix mapping; shapes must agree.
+/// and <c>.safetensors</c>, and ONNX ResNet-18 graphs through <see cref="PretrainedBackbones"/>. Keys are matched by
+/// name after prefix mapping; shapes must agree.
 /// </summary>
 public static class WeightLoader
 {
     /// <summary>Reads a state dict: key -> tensor (CPU).</summary>
     public static IReadOnlyDictionary<string, Tensor> Read(string path)
     {
+        // An ONNX ResNet-18 (or its nuget: shorthand) is read through its converted, cached .safetensors.
+        if (path.StartsWith("nuget:", StringComparison.Ordinal) || path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            path = PretrainedBackbones.Resolve(path).WeightsPath;
         if (!File.Exists(path)) throw new WeightFileException($"Weight file '{path}' does not exist. Pass the path of a .pth/.pt state dict or a .safetensors file.");
         try
         {

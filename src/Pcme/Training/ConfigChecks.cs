@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pcme.Data;
 using Pcme.Modules;
 using Pcme.Retrieval;
 
@@ -29,7 +30,7 @@ public static class ConfigChecks
         OneOf("dataloader.eval_transform", d.EvalTransform, ["official", "resize"]);
         if (!(d.CropScaleMin > 0 && d.CropScaleMin <= d.CropScaleMax && d.CropScaleMax <= 1))
             Fail("dataloader.crop_scale_min / crop_scale_max", $"{F(d.CropScaleMin)} / {F(d.CropScaleMax)}", "0 < crop_scale_min <= crop_scale_max <= 1 (torchvision: 0.08 and 1)");
-        OneOf("dataloader.normalize", d.Normalize, ["imagenet", "dataset", "custom"]);
+        OneOf("dataloader.normalize", d.Normalize, ["auto", "imagenet", "dataset", "custom", CaffeBgrMean.Name]);
         if (d.Normalize == "custom" && (d.NormalizeMean is null || d.NormalizeStd is null))
             Fail("dataloader.normalize", "custom", "custom needs dataloader.normalize_mean and dataloader.normalize_std (three values each, e.g. [0.5, 0.5, 0.5])");
         if (d.NormalizeMean is { } mean && (mean.Count != 3 || mean.Any(v => !double.IsFinite(v))))

@@ -124,6 +124,10 @@ public sealed class Experiment
     {
         ConfigChecks.Validate(config);
         RequireWeightsForAFrozenBackbone(config);
+        // The run records the normalisation it used, not "whatever the weights want".
+        config = config with { Dataloader = config.Dataloader with { Normalize = ResolveNormalize(config, out var pretrained) } };
+        if (pretrained?.Info is { } converted && converted.Kind != config.Model.CnnType)
+            throw new ConfigException($"model.pretrained_resnet_model_path '{config.Model.PretrainedResnetModelPath}' holds {converted.Kind} weights but model.cnn_type is {config.Model.CnnType}. Set model.cnn_type={converted.Kind}.");
         RequireImages(data.Train);
         if (data.Validation is { } val) RequireImages(val);
         var notes = new List<string>();
@@ -172,7 +176,7 @@ public sealed class Experiment
         var arch = new ArchitectureInfo(m.CnnType, m.EmbedDim, m.WordDim, vocabularySize, m.Probabilistic);
         var model = arch.CreateModel(m.ImgFinetune, m.TxtFinetune);
         if (m.InitLogVariance is { } h0) model.InitializeLogVariance(h0);
-        if (m.PretrainedResnetModelPath is { Length: > 0 } weights) WeightLoader.Load(model.img_enc.cnn, weights);
+        if (m.PretrainedResnetModelPath is { Length: > 0 } weights) WeightLoader.Load(model.img_enc.cnn, PretrainedBackbones.Resolve(weights).WeightsPath);
         return (arch, model);
     }
 
@@ -200,9 +204,10 @@ public sealed class Experiment
     {
         var d = config.Dataloader;
         int crop = d.CropSize;
-        var normalize = d.Normalize switch
+        IImageTransform normalize = ResolveNormalize(config, out var pretrained) switch
         {
             "imagenet" => Normalize.ImageNet,
+            CaffeBgrMean.Name => CaffeBgrMean.Load(pretrained!.MeanImagePath!),
             _ when d.NormalizeMean is { } mean && d.NormalizeStd is { } std => new Normalize(mean, std),
             var n => throw new ConfigException($"dataloader.normalize = {n} needs dataloader.normalize_mean and normalize_std (measured by Experiment.Create for dataset)."),
         };
@@ -216,6 +221,25 @@ public sealed class Experiment
         train.Add(normalize);
         if (d.RandomErasingProb > 0) train.Add(new RandomErasing(d.RandomErasingProb));
         return (new ImagePipeline(train), new ImagePipeline([.. EvalGeometry(config), normalize]));
+    }
+
+    /// <summary>
+    /// The normalisation <c>dataloader.normalize</c> resolves to: auto follows the pretrained weights (their converter
+    /// header names <c>caffe-bgr-mean</c>; plain torchvision files mean imagenet); an explicit value wins.
+    /// </summary>
+    public static string ResolveNormalize(TrainingConfig config) => ResolveNormalize(config, out _);
+
+    static string ResolveNormalize(TrainingConfig config, out PretrainedWeights? weights)
+    {
+        weights = config.Model.PretrainedResnetModelPath is { Length: > 0 } p ? PretrainedBackbones.Resolve(p) : null;
+        return config.Dataloader.Normalize switch
+        {
+            "auto" => weights?.Normalize ?? "imagenet",
+            CaffeBgrMean.Name when weights?.MeanImagePath is null => throw new ConfigException(
+                $"dataloader.normalize={CaffeBgrMean.Name} needs the mean image of weights converted from ONNX: set model.pretrained_resnet_model_path to " +
+                $"{OnnxResNetConverter.NuGetShorthand} or a ResNet-18 .onnx, or use dataloader.normalize=imagenet."),
+            var n => n,
+        };
     }
 
     /// <summary>The evaluation transform's resizing and cropping, without normalisation.</summary>
@@ -305,7 +329,8 @@ public sealed class Experiment
     static GridFeatureCache OpenOrBuildCache(TrainingConfig config, ICrossModalDataset train, GridBackbone backbone, string folder, Device device,
         IProgress<string>? status, out bool reused)
     {
-        var key = new StringBuilder().Append(config.Model.CnnType).Append('\n').Append(WeightsIdentity(config.Model.PretrainedResnetModelPath)).Append('\n')
+        string? weights = config.Model.PretrainedResnetModelPath is { Length: > 0 } p ? PretrainedBackbones.Resolve(p).WeightsPath : null;
+        var key = new StringBuilder().Append(config.Model.CnnType).Append('\n').Append(WeightsIdentity(weights)).Append('\n')
             .Append(string.Join(",", EvalGeometry(config).Select(t => t.ToString()))).Append('\n')
             .Append(string.Join(",", config.Dataloader.NormalizeMean ?? [])).Append(config.Dataloader.Normalize).Append(string.Join(",", config.Dataloader.NormalizeStd ?? [])).Append('\n')
             .Append(train.Name).Append('\n').AppendJoin('\n', train.Images.Select(i => i.Id));

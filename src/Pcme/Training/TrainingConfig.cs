@@ -49,13 +49,15 @@ public sealed record DataLoaderConfig
     /// <summary>Horizontal flip probability of the official training transform.</summary>
     public double FlipProb { get; init; } = 0.5;
     /// <summary>
-    /// Pixel normalisation after scaling to [0, 1]: imagenet (torchvision's ImageNet mean and std), dataset
+    /// Pixel normalisation after scaling to [0, 1]: auto (default: what the pretrained weights need, caffe-bgr-mean
+    /// for the ResNet-18 converted from NuGet's ONNX, else imagenet; a run records the resolved value),
+    /// caffe-bgr-mean (BGR, 0-255, minus the converted weights' mean image), imagenet (torchvision's ImageNet mean and std), dataset
     /// (the training set's own per-channel mean and std, measured once before training and written into
     /// normalize_mean / normalize_std of the run's config, so checkpoints evaluate with them), or custom
     /// (normalize_mean / normalize_std as given). With dataset, values already in normalize_mean / normalize_std
     /// are taken as measured before (a checkpoint's config) and not measured again.
     /// </summary>
-    public string Normalize { get; init; } = "imagenet";
+    public string Normalize { get; init; } = "auto";
     /// <summary>Per-channel means (R, G, B) for normalize = custom, or as measured for normalize = dataset.</summary>
     public IReadOnlyList<double>? NormalizeMean { get; init; }
     /// <summary>Per-channel standard deviations (R, G, B) for normalize = custom, or as measured for normalize = dataset.</summary>
