@@ -26,14 +26,22 @@ public static class Program
         try
         {
             // Exceptions reach the handlers below: one clear line, no stack trace.
-            return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var parse = BuildRoot().Parse(args);
+            // An unknown or missing option is bad input like any other (System.CommandLine's own code is 1).
+            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            {
+                Console.Error.WriteLine($"pcme: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))}. See `pcme {parse.CommandResult.Command.Name} --help`.");
+                return ExitCodes.BadInput;
+            }
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (TorchRuntimeException e)
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.RuntimeUnavailable;
         }
-        catch (Exception e) when (e is UserInputException or Pcme.Data.DataException or Pcme.Training.ConfigException or Pcme.Modules.WeightFileException)
+        catch (Exception e) when (e is UserInputException or Pcme.Data.DataException or Pcme.Training.ConfigException or Pcme.Modules.WeightFileException
+                                       or Pcme.Training.RunFolderException or FileSystemException)
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.BadInput;
@@ -42,6 +50,17 @@ public static class Program
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.TrainingDiverged;
+        }
+        catch (Pcme.Training.TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine("pcme: " + e.Message);
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A write the kit did not wrap itself (read-only, full or vanished file system): still one line.
+            Console.Error.WriteLine($"pcme: {e.Message.TrimEnd('.')}: {AtomicFile.Describe(e)}");
+            return ExitCodes.BadInput;
         }
     }
 }
@@ -57,6 +76,8 @@ public static class ExitCodes
     public const int RuntimeUnavailable = 3;
     /// <summary>Training stopped on a NaN or infinite loss (the last good checkpoint is kept).</summary>
     public const int TrainingDiverged = 4;
+    /// <summary>Interrupted (Ctrl-C / SIGINT) after the last checkpoint; continue with --resume (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>A user mistake; the message names the input and the fix.</summary>

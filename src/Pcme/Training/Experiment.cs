@@ -36,7 +36,7 @@ public static class Experiment
     public static TrainedModel Train(TrainingConfig config, ICrossModalDataset train, Vocabulary vocabulary, Tensor? wordVectors,
         string outputDirectory, Func<TrainedModel, ValidationResult>? validate = null, IProgress<TrainingProgress>? progress = null,
         bool resume = false, BatchSampling sampling = BatchSampling.RandomPairs,
-        bool syntheticImages = false, int? stopAfterEpoch = null)
+        bool syntheticImages = false, int? stopAfterEpoch = null, CancellationToken cancel = default)
     {
         RequireWeightsForAFrozenBackbone(config);
         var device = DeviceResolver.Resolve(config.Train.Device);
@@ -60,7 +60,7 @@ public static class Experiment
         var trainer = new Trainer(model, criterion, config, device, arch, vocabulary.ToJson());
         TrainedModel Snapshot(TrainingResult r) => new(model, criterion, vocabulary, arch, config, r, device);
         var result = trainer.Fit(data, validate is null ? null : (m, c) => validate(Snapshot(new TrainingResult(outputDirectory, 0, null, null, [], null))),
-            outputDirectory, resume, progress, stopAfterEpoch);
+            outputDirectory, resume, progress, stopAfterEpoch, cancel);
         string best = Path.Combine(outputDirectory, "checkpoints", "best");
         if (result.BestEpoch is not null && Directory.Exists(best)) Checkpoint.Load(best, model, criterion, null, arch);
         model.eval();
