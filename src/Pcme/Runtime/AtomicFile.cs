@@ -28,7 +28,10 @@ public static class AtomicFile
     /// Calls <paramref name="write"/> with a temporary path beside <paramref name="path"/> and renames the
     /// result over it; the temporary file is removed when anything fails.
     /// </summary>
-    public static void Write(string path, Action<string> write)
+    public static void Write(string path, Action<string> write) => WriteOrProbe(path, write);
+
+    /// <summary>With <paramref name="write"/> null, only creates and removes the temporary file.</summary>
+    static void WriteOrProbe(string path, Action<string>? write)
     {
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
@@ -38,6 +41,7 @@ public static class AtomicFile
         try
         {
             CreateFolder(dir, "the folder of " + full);
+            if (write is null) { File.WriteAllBytes(tmp, []); File.Delete(tmp); return; }
             write(tmp);
             File.Move(tmp, full, overwrite: true);
         }
@@ -52,6 +56,12 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Fails early, with the same one-line errors as <see cref="Write"/>, when <paramref name="path"/> cannot be
+    /// written (a folder, a read-only or full location): probes by creating and removing a temporary file beside it.
+    /// </summary>
+    public static void RequireWritable(string path) => WriteOrProbe(path, null);
 
     /// <summary>Creates a folder (and its parents); a file in the way, a read-only or full file system is one clear error.</summary>
     public static void CreateFolder(string path, string what)
