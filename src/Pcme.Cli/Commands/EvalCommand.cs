@@ -39,6 +39,11 @@ public static class EvalCommand
                 if (!rel.Exists) throw new UserInputException($"Relevance file '{rel.FullName}' does not exist.");
                 ds = ds.WithRelevanceFile(rel.FullName);
             }
+            // Checked before the embedding work, not after it.
+            const int oneK = CocoProtocol.DefaultFoldSize * CocoProtocol.DefaultFoldCount;
+            if (proto == "coco-1k" && ds.Images.Count < oneK)
+                throw new UserInputException($"--protocol coco-1k needs {CocoProtocol.DefaultFoldCount} folds of {CocoProtocol.DefaultFoldSize} images ({oneK}); {ds.Name} has {ds.Images.Count}. " +
+                                             "Use the Karpathy test split (5,000 images), or --protocol whole.");
             bool synthetic = DatasetArguments.IsSynthetic(r, data);
             var images = DatasetEmbedder.EmbedImages(model.Model, ds, Experiment.EvalPipeline(model.Config, synthetic), model.Config.Dataloader.EvalBatchSize, dev);
             var (captions, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
