@@ -96,6 +96,7 @@ public sealed class Trainer
         if (!resume && Directory.Exists(Path.GetDirectoryName(last))) Directory.Delete(Path.GetDirectoryName(last)!, recursive: true);
         AtomicFile.WriteAllText(Path.Combine(run.Directory, "config.json"), config.ToJson());
         var t = config.Train;
+        if (t.Threads > 0) set_num_threads(t.Threads);
 
         var trainable = model.parameters().Concat(criterion.parameters()).ToArray();
         var optimizer = optim.AdamW(trainable, lr: config.Optimizer.LearningRate, weight_decay: config.Optimizer.WeightDecay);

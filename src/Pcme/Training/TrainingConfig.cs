@@ -114,6 +114,9 @@ public sealed record TrainConfig
     public string Device { get; init; } = "auto";
     /// <summary>Steps between progress reports.</summary>
     public int LogStep { get; init; } = 10;
+    /// <summary>libtorch intra-op threads for the run (0 = libtorch's default, one per core). Lower it when another
+    /// busy process shares the cores (see Runtime.OpenMpWait and <c>pcme bench contention</c>).</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>
