@@ -45,7 +45,7 @@ public class PcmeInteractiveTests
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(second, @"renderPlotly_[0-9a-f]+\(\)"));
     }
 
-    [Theory]
+    [Pcme.Tests.Plots.BrowserTheory]
     [InlineData(false, false)]
     [InlineData(true, false)]   // notebook front ends load RequireJS: plotly.js must still set window.Plotly
     [InlineData(false, true)]   // an output without plotly.js shown before the one that carries it

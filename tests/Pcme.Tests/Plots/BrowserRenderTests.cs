@@ -6,7 +6,7 @@ namespace Pcme.Tests.Plots;
 /// <summary>
 /// Opens a written report in headless Chromium with the network switched off and checks that
 /// plotly.js really drew every chart. Needs a Chromium-based browser (<see cref="Chromium"/>; .ci/run
-/// installs Debian's <c>chromium</c>): without it the test fails rather than skips.
+/// installs Debian's <c>chromium</c>): without it the test is skipped outside CI and fails under CI (<see cref="BrowserFactAttribute"/>).
 /// </summary>
 public class BrowserRenderTests
 {
@@ -24,7 +24,7 @@ public class BrowserRenderTests
         "`apt-get update && apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this), " +
         "or install Google Chrome, or set PCME_CHROMIUM to a Chromium-based browser.";
 
-    [Fact]
+    [BrowserFact]
     public void Headless_chromium_draws_every_chart_of_the_report_offline()
     {
         if (!File.Exists(Chromium))
