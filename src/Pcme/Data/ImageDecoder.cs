@@ -53,7 +53,7 @@ public static class ImageDecoder
         long pixels = (long)width * height, limit = MaxPixels;
         if (pixels > limit)
             throw new DataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{source} is {width:N0} x {height:N0} = {pixels:N0} pixels, over the limit of {limit:N0} (decoding alone would take {pixels * 7 / 1e9:F1} GB): " +
+                $"{source} is {width:N0} x {height:N0} = {pixels:N0} pixels, over the limit of {limit:N0} (decoding alone would take {pixels * 7 / 1e6:N0} MB): " +
                 $"downscale it, remove it from the listing, or raise the limit with {MaxPixelsVariable}=N."));
 
         // Unpremultiplied RGBA: the colour channels are kept as stored even where alpha < 255.
