@@ -73,12 +73,17 @@ sealed class CocoRun : IDisposable
 
     public void Dispose() => Folder.Dispose();
 
-    /// <summary>metrics.jsonl without the wall-clock field (the only one allowed to differ between runs).</summary>
+    /// <summary>metrics.jsonl without the wall-clock fields (the only ones allowed to differ between runs).</summary>
     public static string[] MetricsWithoutTime(string run) =>
         File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
         {
             var o = JsonNode.Parse(l)!.AsObject();
             o.Remove("Seconds");
+            if (o["ValidationDetails"] is JsonValue v && JsonNode.Parse((string)v!) is JsonObject details)
+            {
+                details.Remove("seconds");   // the validation's wall time
+                o["ValidationDetails"] = details.ToJsonString();
+            }
             return o.ToJsonString();
         }).ToArray();
 
