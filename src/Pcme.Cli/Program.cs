@@ -30,7 +30,7 @@ public static class Program
             // An unknown or missing option is bad input like any other (System.CommandLine's own code is 1).
             if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
             {
-                Console.Error.WriteLine($"pcme: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))}. See `pcme {parse.CommandResult.Command.Name} --help`.");
+                Console.Error.WriteLine($"pcme: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))}. See `pcme{(parse.CommandResult.Command is RootCommand ? "" : " " + parse.CommandResult.Command.Name)} --help`.");
                 return ExitCodes.BadInput;
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

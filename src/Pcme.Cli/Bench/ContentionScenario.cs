@@ -24,7 +24,7 @@ public static class ContentionScenario
     public sealed record Size(int Batch, int Samples, int Dim, int Channels, int Grid, int Steps, string[] Modes)
     {
         /// <summary>The measurement.</summary>
-        public static Size Full => new(64, 7, 128, 256, 7, 60, ["libgomp", "short", "passive"]);
+        public static Size Full => new(32, 7, 64, 128, 7, 20, ["libgomp", "short", "passive"]);
         /// <summary>Harness check (one mode, a few steps).</summary>
         public static Size Tiny => new(6, 2, 16, 32, 3, 3, ["short"]);
     }
