@@ -11,7 +11,7 @@ static class BrowserAvailability
     public static bool UnderCi => Environment.GetEnvironmentVariable("CI") is { } ci && (ci.Equals("true", StringComparison.OrdinalIgnoreCase) || ci == "1");
 
     /// <summary>The skip reason, or null when the test must run.</summary>
-    public static string? SkipReason => File.Exists(BrowserRenderTests.Chromium) || UnderCi ? null
+    public static string? SkipReason => BrowserRenderTests.Available || UnderCi ? null
         : "needs a headless browser (skipped outside CI): " + BrowserRenderTests.InstallHint;
 }
 

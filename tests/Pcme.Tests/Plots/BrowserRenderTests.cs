@@ -16,8 +16,14 @@ public class BrowserRenderTests
     /// containers; install Google Chrome there and, if it lives elsewhere, point PCME_CHROMIUM at it).
     /// </summary>
     internal static string Chromium { get; } = Environment.GetEnvironmentVariable("PCME_CHROMIUM") is { Length: > 0 } path ? path
-        : new[] { "/usr/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+        : new[] { "/usr/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/usr/bin/chromium-browser" }.FirstOrDefault(IsProgram)
           ?? "/usr/bin/chromium";
+
+    /// <summary>A non-empty regular file (a path hidden by a bind mount of /dev/null, or a 0-byte stub, is no browser).</summary>
+    internal static bool IsProgram(string path) => File.Exists(path) && new FileInfo(path) is { Length: > 0 } f && !f.Attributes.HasFlag(FileAttributes.Device);
+
+    /// <summary>Whether <see cref="Chromium"/> is there to run.</summary>
+    internal static bool Available => IsProgram(Chromium);
 
     internal static string InstallHint =>
         $"{Chromium} not found: these tests render HTML in a real browser. Install it with " +
@@ -27,7 +33,7 @@ public class BrowserRenderTests
     [BrowserFact]
     public void Headless_chromium_draws_every_chart_of_the_report_offline()
     {
-        if (!File.Exists(Chromium))
+        if (!Available)
             Assert.Fail(InstallHint);
 
         string dir = Directory.CreateTempSubdirectory("pcme-browser-").FullName;
