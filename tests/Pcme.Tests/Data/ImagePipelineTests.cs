@@ -51,11 +51,12 @@ public sealed class ImagePipelineTests : IDisposable
     [Fact]
     public void An_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding()
     {
-        // A PNG that declares 20,000 x 20,000 pixels (1.6 GB as RGBA) and holds no pixel data: only the header
+        // A PNG that declares 20,000 x 20,000 pixels (1.6 GB as RGBA) and holds no pixel rows: only the header
         // can be read, so a refusal proves the check comes before any decoding or allocation.
         var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
         byte[] ihdr = [0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0];   // 20000 x 20000, 8-bit RGB
         png.AddRange(Chunk("IHDR", ihdr));
+        png.AddRange(Chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));   // an empty zlib stream: no rows at all
         png.AddRange(Chunk("IEND", []));
         long before = GC.GetTotalAllocatedBytes(precise: true);
         var e = Assert.Throws<DataException>(() => ImageDecoder.Decode(png.ToArray(), "Image file 'huge.png'"));

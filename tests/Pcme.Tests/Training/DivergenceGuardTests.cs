@@ -14,7 +14,7 @@ public class DivergenceGuardTests
         Assert.Null(guard.Check(4_000));
         string? why = guard.Check(1e15);
         Assert.NotNull(why);
-        Assert.Contains("1e+15", why);
+        Assert.Contains("1E+15", why);
         Assert.Contains("median", why);
     }
 
