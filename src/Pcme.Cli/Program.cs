@@ -28,14 +28,22 @@ public static class Program
         try
         {
             // Exceptions reach the handlers below: one clear line, no stack trace.
-            return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var parse = BuildRoot().Parse(args);
+            // An unknown or missing option is bad input like any other (System.CommandLine's own code is 1).
+            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            {
+                Console.Error.WriteLine($"pcme: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))}. See `pcme{(parse.CommandResult.Command is RootCommand ? "" : " " + parse.CommandResult.Command.Name)} --help`.");
+                return ExitCodes.BadInput;
+            }
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (TorchRuntimeException e)
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.RuntimeUnavailable;
         }
-        catch (Exception e) when (e is UserInputException or Pcme.Data.DataException or Pcme.Training.ConfigException or Pcme.Modules.WeightFileException)
+        catch (Exception e) when (e is UserInputException or Pcme.Data.DataException or Pcme.Training.ConfigException or Pcme.Modules.WeightFileException
+                                       or Pcme.Training.RunFolderException or FileSystemException)
         {
             Console.Error.WriteLine("pcme: " + e.Message);
             return ExitCodes.BadInput;
@@ -51,6 +59,17 @@ public static class Program
             string first = e.Message.Split('\n', 2)[0].Trim();
             Console.Error.WriteLine($"pcme: libtorch failed: {first} (this is a bug or an unsupported input: please report it with the command line)");
             return ExitCodes.InternalError;
+        }
+        catch (Pcme.Training.TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine("pcme: " + e.Message);
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A write the kit did not wrap itself (read-only, full or vanished file system): still one line.
+            Console.Error.WriteLine($"pcme: {e.Message.TrimEnd('.')}: {AtomicFile.Describe(e)}");
+            return ExitCodes.BadInput;
         }
     }
 }
@@ -68,6 +87,8 @@ public static class ExitCodes
     public const int TrainingDiverged = 4;
     /// <summary>An internal failure (e.g. inside libtorch) that no check caught; reported in one line.</summary>
     public const int InternalError = 70;
+    /// <summary>Interrupted (Ctrl-C / SIGINT) after the last checkpoint; continue with --resume (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>A user mistake; the message names the input and the fix.</summary>

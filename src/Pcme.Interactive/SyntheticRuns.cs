@@ -31,7 +31,7 @@ public static class SyntheticRuns
     public static void SaveData(string runDirectory, SyntheticOptions data)
     {
         Directory.CreateDirectory(runDirectory);
-        File.WriteAllText(Path.Combine(runDirectory, DataFile), JsonSerializer.Serialize(data, Json));
+        Pcme.Runtime.AtomicFile.WriteAllText(Path.Combine(runDirectory, DataFile), JsonSerializer.Serialize(data, Json));
     }
 
     /// <summary>The data options saved in <paramref name="runDirectory"/>, or null when there are none.</summary>

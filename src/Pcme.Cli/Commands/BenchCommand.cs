@@ -18,6 +18,7 @@ public static class BenchCommand
         ["train-step"] = tiny => TrainStepScenario.Run(tiny ? TrainStepScenario.Size.Tiny : TrainStepScenario.Size.Full),
         ["memory"] = tiny => MemoryScenario.Run(tiny ? MemoryScenario.Size.Tiny : MemoryScenario.Size.Full),
         ["index"] = tiny => IndexScenario.Run(tiny ? IndexScenario.Size.Tiny : IndexScenario.Size.Full),
+        ["contention"] = tiny => ContentionScenario.Run(tiny ? ContentionScenario.Size.Tiny : ContentionScenario.Size.Full),
     };
 
     /// <summary>Creates the command.</summary>
@@ -36,6 +37,12 @@ public static class BenchCommand
     public static int Run(string scenario, int? threads, bool tiny, bool quiet, TextWriter output)
     {
         TorchRuntime.EnsureLoaded();
+        // A child of the contention scenario: run the worker loop only.
+        if (scenario == "contention" && Environment.GetEnvironmentVariable(ContentionScenario.WorkerVariable) is { Length: > 0 } spec)
+        {
+            output.WriteLine(ContentionScenario.Worker(spec).ToJsonString());
+            return ExitCodes.Ok;
+        }
         string[] names = scenario == "all" ? Scenarios.Keys.ToArray()
             : Scenarios.ContainsKey(scenario) ? [scenario]
             : throw new UserInputException($"Unknown benchmark scenario '{scenario}'. Choose one of: {string.Join(", ", Scenarios.Keys)}, all.");

@@ -63,6 +63,8 @@ public sealed class DatasetArguments
         // Skips are reported and the run goes on, but a set left with nothing is a wrong path, not data to train on.
         if (data is { Images.Count: 0, Skipped: [var first, ..] })
             throw new DataException($"{data.Name}: every image was skipped ({data.Skipped.Count}); the first: {first.Source}: {first.Reason}. Check the data set paths.");
+        if (data is { Images.Count: 0 } or { Captions.Count: 0 })
+            throw new DataException($"{data.Name} is empty ({data.Images.Count} images, {data.Captions.Count} captions): check that the files given for the {role.ToString().ToLowerInvariant()} split are the right ones and not empty.");
         return data;
     }
 

@@ -46,6 +46,7 @@ public static class DoctorCommand
         Row("CUDA available", r.CudaAvailable ? $"yes ({r.CudaDeviceCount} device(s))" : "no");
         foreach (var d in r.CudaDevices) Row("CUDA device", d);
         Row("threads (intra / inter-op)", $"{r.Threads} / {r.InteropThreads}");
+        Row("OpenMP wait", r.OpenMp + $"; {OpenMpWait.ModeVariable}=short|passive|active|libgomp chooses, train.threads / --threads set the thread count");
         Row("CPU convolutions", r.OneDnn switch
         {
             null => "libtorch default (its oneDNN switch is not reachable on this platform)",

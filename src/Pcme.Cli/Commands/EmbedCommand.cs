@@ -23,17 +23,18 @@ public static class EmbedCommand
         data.AddTo(cmd);
         cmd.SetAction(r =>
         {
+            var path = r.GetValue(output)!.FullName;
+            AtomicFile.RequireWritable(path);   // before the work, not after it
             var dev = Resolve(r.GetValue(device)!);
             var model = LoadCheckpoint(r.GetValue(checkpoint)!, dev);
             var ds = data.Load(r, DatasetRole.Test)!;
             var img = DatasetEmbedder.EmbedImages(model.Model, ds, model.EvalPipeline, model.Config.Dataloader.EvalBatchSize, dev);
             var (cap, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
-            var path = r.GetValue(output)!.FullName;
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            Safetensors.SaveStateDict(path, new Dictionary<string, Tensor>
+            // Temp-then-rename: writing over a larger existing file must not leave its trailing bytes.
+            AtomicFile.Write(path, tmp => Safetensors.SaveStateDict(tmp, new Dictionary<string, Tensor>
             {
                 ["image_mu"] = img.Mean, ["image_h"] = img.LogVariance, ["caption_mu"] = cap.Mean, ["caption_h"] = cap.LogVariance,
-            });
+            }));
             var index = new JsonObject
             {
                 ["dataset"] = ds.Name,
@@ -46,7 +47,7 @@ public static class EmbedCommand
                 ["captions"] = new JsonArray(ds.Captions.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["image_id"] = ds.Images[c.ImageIndex].Id, ["text"] = c.Text }).ToArray()),
                 ["captions_without_known_words"] = unknown,
             };
-            File.WriteAllText(path + ".json", index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(path + ".json", index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {path} ({ds.Images.Count} images, {ds.Captions.Count} captions, D={img.Dimension}) and {path}.json");
             return ExitCodes.Ok;
         });

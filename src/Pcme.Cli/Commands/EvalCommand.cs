@@ -40,6 +40,11 @@ public static class EvalCommand
                 if (!rel.Exists) throw new UserInputException($"Relevance file '{rel.FullName}' does not exist.");
                 ds = ds.WithRelevanceFile(rel.FullName);
             }
+            // Checked before the embedding work, not after it.
+            const int oneK = CocoProtocol.DefaultFoldSize * CocoProtocol.DefaultFoldCount;
+            if (proto == "coco-1k" && ds.Images.Count < oneK)
+                throw new UserInputException($"--protocol coco-1k needs {CocoProtocol.DefaultFoldCount} folds of {CocoProtocol.DefaultFoldSize} images ({oneK}); {ds.Name} has {ds.Images.Count}. " +
+                                             "Use the Karpathy test split (5,000 images), or --protocol whole.");
             var images = DatasetEmbedder.EmbedImages(model.Model, ds, model.EvalPipeline, model.Config.Dataloader.EvalBatchSize, dev);
             var (captions, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
             var names = name == "all" ? (model.Architecture.Probabilistic ? Scorer.Names : ["cosine", "l2"]) : [name];

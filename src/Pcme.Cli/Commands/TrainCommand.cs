@@ -30,6 +30,7 @@ public static class TrainCommand
     static int Run(ParseResult r, DatasetArguments data, FileInfo? configFile, string[] overrides, string output, bool resume, FileInfo? glove,
         FileInfo? relevance, FileInfo? valRelevance)
     {
+        RunFolder.CheckOwnership(output, resume);   // before any work: a used folder is never silently replaced
         bool synthetic = DatasetArguments.IsSynthetic(r, data);
         if (configFile is null && !synthetic) throw new UserInputException("--config FILE is required for real data sets (see configs/cub.yaml and configs/coco.yaml).");
         if (configFile is { Exists: false }) throw new UserInputException($"Config file '{configFile.FullName}' does not exist.");
@@ -52,6 +53,12 @@ public static class TrainCommand
                           $"; {config.Optimizer.Name}, {config.LrScheduler.Name}, {config.Criterion.Name}");
         foreach (var note in experiment.Notes) Console.WriteLine($"note: {note}");
         TrainedModel model = null!;
+        // Ctrl-C ends the run at the next step with one line and exit 130; a second Ctrl-C kills at once.
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { if (!interrupt.IsCancellationRequested) { e.Cancel = true; interrupt.Cancel(); } };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
         AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
@@ -62,8 +69,14 @@ public static class TrainCommand
                         task.Value = p.Epoch * p.StepsPerEpoch + p.Step;
                         task.Description = string.Create(CultureInfo.InvariantCulture,
                             $"{p.Stage} epoch {p.Epoch + 1}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} lr {p.LearningRate:E1} {p.ItemsPerSecond:F0} pairs/s ETA {p.Eta:hh\\:mm\\:ss}");
-                    }), resume);
+                    }), resume, cancel: interrupt.Token);
             });
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            AnsiConsole.Cursor.Show();   // the progress display hides it
+        }
         foreach (var s in train.Skipped.Take(10)) Console.WriteLine($"skipped: {s.Source}: {s.Reason}");
         if (train.Skipped.Count > 10) Console.WriteLine($"... and {train.Skipped.Count - 10} more skipped items");
         var res = model.Result;

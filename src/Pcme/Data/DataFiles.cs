@@ -30,6 +30,7 @@ static class DataFiles
     {
         try
         {
+            RequireUtf8(path, layout);
             using var stream = OpenRead(path, layout);
             return JsonSerializer.Deserialize<T>(stream, Json)
                 ?? throw new DataException($"'{path}' contains JSON null, not {layout}. Check that this is the right file.");
@@ -49,6 +50,7 @@ static class DataFiles
     {
         try
         {
+            RequireUtf8(path, layout);
             using var stream = OpenRead(path, layout);
             return JsonDocument.Parse(stream);
         }
@@ -65,7 +67,7 @@ static class DataFiles
     /// <summary>All lines of a text file.</summary>
     public static string[] ReadLines(string path, string layout)
     {
-        RequireFile(path, layout);
+        RequireUtf8(path, layout);
         try { return File.ReadAllLines(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -87,6 +89,45 @@ static class DataFiles
     {
         if (Directory.Exists(path)) return;
         throw new DataException($"The folder '{path}' ({what}) does not exist. Check the path (see data/README.md for where to get the files).");
+    }
+
+    /// <summary>
+    /// Throws a <see cref="DataException"/> naming the line when the file is not valid UTF-8: decoders would
+    /// otherwise turn the bad bytes into U+FFFD (text files) or fail deep inside a caption read (JSON), and a
+    /// caption would silently change. One streamed pass; files run to hundreds of MB.
+    /// </summary>
+    public static void RequireUtf8(string path, string layout)
+    {
+        using var stream = OpenRead(path, layout);
+        var decoder = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetDecoder();
+        var bytes = new byte[1 << 16];
+        var chars = new char[bytes.Length + 4];
+        long line = 1;
+        int read;
+        try
+        {
+            while ((read = stream.Read(bytes, 0, bytes.Length)) > 0)
+            {
+                try { decoder.GetChars(bytes, 0, read, chars, 0, flush: false); }
+                catch (System.Text.DecoderFallbackException e)
+                {
+                    int at = Math.Clamp(e.Index, 0, read);
+                    line += bytes.AsSpan(0, at).Count((byte)'\n');
+                    throw new DataException($"'{path}' ({layout}) is not valid UTF-8 at line {line} (byte 0x{(e.BytesUnknown is { Length: > 0 } b ? b[0] : 0):X2}): " +
+                        "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or re-download it.");
+                }
+                line += bytes.AsSpan(0, read).Count((byte)'\n');
+            }
+            decoder.GetChars([], 0, 0, chars, 0, flush: true);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new DataException($"'{path}' ({layout}) is not valid UTF-8: it ends inside a multi-byte character (truncated?). Re-download it.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"'{path}' ({layout}) cannot be read: {e.Message}", e);
+        }
     }
 
     static FileStream OpenRead(string path, string layout)

@@ -10,6 +10,19 @@ namespace Pcme.Data;
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>Environment variable that overrides <see cref="DefaultMaxPixels"/>.</summary>
+    public const string MaxPixelsVariable = "PCME_MAX_IMAGE_PIXELS";
+
+    /// <summary>
+    /// Largest image decoded by default: PIL's <c>Image.MAX_IMAGE_PIXELS</c> (89,478,485, about 9,459 x 9,459).
+    /// A 389 KB PNG of 20,000 x 20,000 pixels otherwise took 12 GB while being decoded and resized.
+    /// </summary>
+    public const long DefaultMaxPixels = 89_478_485;
+
+    /// <summary>The pixel-count limit in force (<see cref="MaxPixelsVariable"/> when set to a positive integer).</summary>
+    public static long MaxPixels =>
+        long.TryParse(Environment.GetEnvironmentVariable(MaxPixelsVariable), out long v) && v > 0 ? v : DefaultMaxPixels;
+
     /// <summary>Decodes the file at <paramref name="path"/>; throws <see cref="DataException"/> naming it when it is missing, unreadable or corrupt.</summary>
     public static RgbImage Decode(string path)
     {
@@ -36,6 +49,12 @@ public static class ImageDecoder
         int width = codec.Info.Width, height = codec.Info.Height;
         if (width <= 0 || height <= 0)
             throw new DataException($"{source} has no pixels ({width} x {height}): re-download it or remove it from the listing.");
+        // Checked on the header alone (SKCodec has not decoded anything yet): the limit bounds the memory.
+        long pixels = (long)width * height, limit = MaxPixels;
+        if (pixels > limit)
+            throw new DataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{source} is {width:N0} x {height:N0} = {pixels:N0} pixels, over the limit of {limit:N0} (decoding alone would take {pixels * 7 / 1e6:N0} MB): " +
+                $"downscale it, remove it from the listing, or raise the limit with {MaxPixelsVariable}=N."));
 
         // Unpremultiplied RGBA: the colour channels are kept as stored even where alpha < 255.
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

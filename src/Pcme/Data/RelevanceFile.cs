@@ -77,7 +77,7 @@ public static class RelevanceFile
         var map = new Dictionary<string, string[]>();
         for (int c = 0; c < dataset.Captions.Count; c++)
             map[dataset.Captions[c].Id] = relevance.ImagesFor(c).Select(i => dataset.Images[i].Id).ToArray();
-        File.WriteAllText(path, JsonSerializer.Serialize(map));
+        Pcme.Runtime.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(map));
     }
 
     static Dictionary<string, int> IndexById(IEnumerable<string> ids, string dataset, string kind)

@@ -243,7 +243,7 @@ public sealed class Vocabulary
     }
 
     /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> (UTF-8).</summary>
-    public void Save(string path) => File.WriteAllText(path, ToJson());
+    public void Save(string path) => Pcme.Runtime.AtomicFile.WriteAllText(path, ToJson());
 
     /// <summary>Reads a file written by <see cref="Save"/>; errors name the file.</summary>
     public static Vocabulary Load(string path)

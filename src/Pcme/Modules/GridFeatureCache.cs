@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 using static TorchSharp.torch;
+using Pcme.Runtime;
 
 namespace Pcme.Modules;
 
@@ -83,7 +84,7 @@ public sealed class GridFeatureCache : IDisposable
         finally { backbone.train(wasTraining); }
         header ??= new GridCacheHeader(backbone.Kind, backbone.Channels, 0, 0, []);
         File.Move(tmp, dataPath, overwrite: true);
-        File.WriteAllText(headerPath, JsonSerializer.Serialize(header));
+        AtomicFile.WriteAllText(headerPath, JsonSerializer.Serialize(header));
         return new GridFeatureCache(dataPath, header);
     }
 

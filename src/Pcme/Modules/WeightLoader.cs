@@ -2,6 +2,7 @@ using System.Collections;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using Pcme.Runtime;
 
 namespace Pcme.Modules;
 
@@ -99,7 +100,10 @@ public static class WeightLoader
     /// <summary>Saves <paramref name="module"/>'s state dict as .safetensors (or a PyTorch-readable .pth by extension).</summary>
     public static void Save(nn.Module module, string path)
     {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) module.save_safetensors(path);
-        else module.save_py(path);
+        AtomicFile.Write(path, tmp =>
+        {
+            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) module.save_safetensors(tmp);
+            else module.save_py(tmp);
+        });
     }
 }

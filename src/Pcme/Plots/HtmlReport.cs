@@ -6,6 +6,7 @@ using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using Plotly.NET;
 using XmlNode = Giraffe.ViewEngine.HtmlElements.XmlNode;
+using Pcme.Runtime;
 
 namespace Pcme.Plots;
 
@@ -131,17 +132,7 @@ public sealed class HtmlReport(string title)
     public string Write(string path)
     {
         string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllText(tmp, ToHtml(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        AtomicFile.WriteAllText(full, ToHtml());
         return full;
     }
 

@@ -16,6 +16,9 @@ public sealed record RuntimeReport(
     /// <summary>Whether training keeps oneDNN off while back-propagating through a ResNet on the CPU (<c>PCME_ONEDNN_BACKWARD</c>).</summary>
     public bool AvoidOneDnnBackward { get; init; } = CpuConvolution.AvoidOneDnnBackward;
 
+    /// <summary>libgomp's wait policy (spinning) as the kit set it before libtorch loaded.</summary>
+    public OpenMpWaitSettings OpenMp { get; init; } = OpenMpWait.Current;
+
     /// <summary>True when tensors can be created and computed with.</summary>
     public bool Works => Native.Loaded;
 

@@ -81,6 +81,7 @@ public static class TorchRuntime
 
     static TorchRuntimeStatus InitializeCore()
     {
+        OpenMpWait.Apply();   // libgomp reads its wait policy once, when libtorch loads it
         string mode = (Environment.GetEnvironmentVariable(FixVariable) ?? "auto").Trim().ToLowerInvariant();
         string? original = null, nativeDir = null, libstdcxx = null, loaded = null;
         var missing = new List<string>();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Pcme.Losses;
 using Pcme.Modules;
+using Pcme.Runtime;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -57,14 +58,24 @@ public static class Checkpoint
     {
         string full = Path.GetFullPath(directory);
         string parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
+        AtomicFile.CreateFolder(parent, "the checkpoints folder");
         string tmp = full + $".tmp-{Environment.ProcessId}";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        model.save_safetensors(Path.Combine(tmp, "model.safetensors"));
-        criterion.save_safetensors(Path.Combine(tmp, "criterion.safetensors"));
-        optimizer?.Save(Path.Combine(tmp, optimizer.StateFileName));
-        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, Json));
+        try
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            Directory.CreateDirectory(tmp);
+            model.save_safetensors(Path.Combine(tmp, "model.safetensors"));
+            criterion.save_safetensors(Path.Combine(tmp, "criterion.safetensors"));
+            optimizer?.Save(Path.Combine(tmp, optimizer.StateFileName));
+            File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, Json));   // last: a tmp with state.json is complete
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not leave a half-written folder that every later --resume trips over.
+            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw new FileSystemException($"Cannot write checkpoint '{full}': {AtomicFile.Describe(e)} The previous checkpoint is kept; continue with --resume once there is room.", e);
+        }
+        // Two renames; a crash between them leaves only NAME.old-PID, which RunFolder.Acquire restores.
         string old = full + $".old-{Environment.ProcessId}";
         if (Directory.Exists(full)) Directory.Move(full, old);
         Directory.Move(tmp, full);
@@ -93,9 +104,31 @@ public static class Checkpoint
                                       "Use the same config/vocabulary as the checkpoint, or start a new run folder.");
         WeightLoader.Load(model, Path.Combine(directory, "model.safetensors"), strict: true);
         WeightLoader.Load(criterion, Path.Combine(directory, "criterion.safetensors"), strict: true);
+        RequireFinite(directory, "model.safetensors", model);
+        RequireFinite(directory, "criterion.safetensors", criterion);
         if (optimizer is not null && File.Exists(Path.Combine(directory, optimizer.StateFileName)))
             optimizer.Load(Path.Combine(directory, optimizer.StateFileName));
         return state;
+    }
+
+    /// <summary>
+    /// A checkpoint whose weights hold NaN or Inf is damaged (a corrupted or truncated file, or a diverged
+    /// run from before the divergence guard): say so here, instead of letting a scorer fail on NaN scores later.
+    /// </summary>
+    static void RequireFinite(string directory, string file, nn.Module module)
+    {
+        if (FirstNonFinite(module) is { } name)
+            throw new ConfigException($"Checkpoint '{directory}' is damaged: {file} holds NaN/Inf values in '{name}' (a corrupted or truncated file). " +
+                                      "Use another checkpoint (checkpoints/last or best of the run) or retrain.");
+    }
+
+    /// <summary>The first parameter of <paramref name="module"/> that holds NaN or Inf, or null when all are finite.</summary>
+    internal static string? FirstNonFinite(nn.Module module)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, p) in module.named_parameters())
+            if (!isfinite(p).all().item<bool>()) return name;
+        return null;
     }
 
     static string Describe(ArchitectureInfo a) =>

@@ -80,11 +80,16 @@ public sealed class DatasetTrainingData : ITrainingData
         return sampler.Epoch(epoch).Select(b => b.Where(keep.Contains).ToArray()).Where(b => b.Length > 1).ToArray();
     }
 
+    /// <summary>Key of the image-augmentation stream in <see cref="SeededRandom.Derive"/>.</summary>
+    const ulong AugmentationStream = 0x5eed;
+
     /// <inheritdoc />
     public PairBatch Load(int[] captions, int seed, int epoch, int step, Device device)
     {
         var images = BatchSamplers.ImagesOf(dataset, captions);
-        var random = new Random(HashCode.Combine(seed, epoch, step, 0x5eed));
+        // The kit's own derivation: HashCode.Combine is randomised per process, so a resumed run (a new
+        // process) or a second run would augment differently from the first epoch on.
+        var random = new Random((int)(SeededRandom.Derive((ulong)(uint)seed, (ulong)(uint)epoch, (ulong)(uint)step, AugmentationStream).NextUInt64() >> 33));
         var pixels = cache is not null
             ? cache.ReadIds(images.Select(i => dataset.Images[i].Id).ToArray(), device)
             : pipeline.LoadBatch(dataset, images, random, device: device);

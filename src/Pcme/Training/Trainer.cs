@@ -38,8 +38,18 @@ public sealed record ValidationResult(double Metric, string DetailsJson);
 public sealed record TrainingResult(string OutputDirectory, int EpochsCompleted, double? BestMetric, int? BestEpoch,
     IReadOnlyList<EpochMetrics> History, string? StopReason);
 
-/// <summary>Thrown when the loss becomes NaN or infinite; the last good checkpoint is kept.</summary>
+/// <summary>Thrown when training diverges (a NaN/Inf loss or gradient, or a loss far past its recent scale, see <see cref="DivergenceGuard"/>); the last good checkpoint is kept.</summary>
 public sealed class NonFiniteLossException(string message) : Exception(message);
+
+/// <summary>Thrown when a run is cancelled (Ctrl-C); the run folder's last checkpoint holds <see cref="EpochsCompleted"/> epochs.</summary>
+public sealed class TrainingInterruptedException(int epochsCompleted, string outputDirectory)
+    : OperationCanceledException(epochsCompleted > 0
+        ? $"interrupted after epoch {epochsCompleted}; continue with --resume (--out {outputDirectory})"
+        : $"interrupted before the first epoch ended; nothing was saved in {outputDirectory}")
+{
+    /// <summary>Epochs the last checkpoint holds.</summary>
+    public int EpochsCompleted { get; } = epochsCompleted;
+}
 
 /// <summary>
 /// The PCME trainer: the config's optimizer (AdamP, the official one, AdamW, Adam or SGD), linear
@@ -86,11 +96,16 @@ public sealed class Trainer
         bool resume = false, IProgress<TrainingProgress>? progress = null, int? stopAfterEpoch = null, CancellationToken cancel = default,
         ITrainingData? frozenBackboneData = null)
     {
-        Directory.CreateDirectory(outputDirectory);
-        string last = Path.Combine(outputDirectory, "checkpoints", "last"), best = Path.Combine(outputDirectory, "checkpoints", "best");
-        string metricsPath = Path.Combine(outputDirectory, "metrics.jsonl");
-        File.WriteAllText(Path.Combine(outputDirectory, "config.json"), config.ToJson());
+        // One writer per folder; a killed run's half-swapped checkpoint or temporary files are repaired first.
+        using var run = RunFolder.Acquire(outputDirectory);
+        string last = run.LastCheckpoint, best = run.BestCheckpoint, metricsPath = run.MetricsPath;
+        if (resume && !Directory.Exists(last))
+            throw new RunFolderException($"Nothing to resume in '{run.Directory}' (no checkpoints/last). Drop --resume to start a new run there.");
+        // A fresh start in a used folder (notebooks, the demo) must not keep the old run's best.
+        if (!resume && Directory.Exists(Path.GetDirectoryName(last))) Directory.Delete(Path.GetDirectoryName(last)!, recursive: true);
+        AtomicFile.WriteAllText(Path.Combine(run.Directory, "config.json"), config.ToJson());
         var t = config.Train;
+        if (t.Threads > 0) set_num_threads(t.Threads);
 
         int startEpoch = 0; long globalStep = 0; double? bestMetric = null; int? bestEpoch = null;
         var plateau = new PlateauState();
@@ -101,10 +116,10 @@ public sealed class Trainer
             startEpoch = state.NextEpoch; globalStep = state.GlobalStep; bestMetric = state.BestMetric; bestEpoch = state.BestEpoch;
             plateau = state.Plateau ?? new PlateauState();
             history.AddRange(state.History);
-            // metrics.jsonl gets exactly the epochs the checkpoint has, even if the run died after appending more.
-            File.WriteAllLines(metricsPath, history.Select(h => JsonSerializer.Serialize(h, MetricsJson)));
         }
-        else File.WriteAllText(metricsPath, "");
+        // metrics.jsonl gets exactly the epochs the checkpoint has (none for a fresh run).
+        WriteMetrics(metricsPath, history);
+        var guard = new DivergenceGuard();
 
         string? stop = null;
         for (int epoch = startEpoch; epoch < TotalEpochs; epoch++)
@@ -136,17 +151,11 @@ public sealed class Trainer
             double lossSum = 0, lr = baseLr; int items = 0;
             for (int step = 0; step < batches.Count; step++)
             {
-                cancel.ThrowIfCancellationRequested();
+                if (cancel.IsCancellationRequested) throw new TrainingInterruptedException(history.Count, run.Directory);
                 lr = schedule.At((long)stageEpoch * batches.Count + step);
                 optimizer.SetLearningRate(lr);
-                double loss = TrainStep(epochData, batches[step], epoch, step, globalStep);
-                if (!double.IsFinite(loss))
-                {
-                    stop = $"The loss became {loss} at epoch {epoch}, step {step}. Training stopped; the last good checkpoint " +
-                           $"({(Directory.Exists(last) ? last : "none yet")}) is kept. Lower optimizer.learning_rate or train.grad_clip, or check the data.";
-                    AppendMetrics(metricsPath, new EpochMetrics(epoch, stage, loss, lr, Scalar(criterion.negative_scale), Scalar(criterion.shift), clock.Elapsed.TotalSeconds));
-                    throw new NonFiniteLossException(stop);
-                }
+                var (loss, gradNorm) = TrainStep(epochData, batches[step], epoch, step, globalStep);
+                if (guard.Check(loss, gradNorm) is { } why) throw Diverged(why, epoch, step, last);
                 lossSum += loss; items += batches[step].Length; globalStep++;
                 if (progress is not null && (step % Math.Max(1, t.LogStep) == 0 || step == batches.Count - 1))
                 {
@@ -167,21 +176,30 @@ public sealed class Trainer
             }
             var record = new EpochMetrics(epoch, stage, lossSum / Math.Max(1, batches.Count), lr, Scalar(criterion.negative_scale), Scalar(criterion.shift),
                 clock.Elapsed.TotalSeconds, metric, details);
+            // A step can blow the weights up without its own loss showing it: never checkpoint such a model.
+            if ((Checkpoint.FirstNonFinite(model) ?? Checkpoint.FirstNonFinite(criterion)) is { } bad)
+                throw Diverged($"parameter '{bad}' became NaN/Inf", epoch, batches.Count - 1, last);
             history.Add(record);
-            AppendMetrics(metricsPath, record);
-            bool improved = metric is { } m && (bestMetric is null || m > bestMetric);
+            // best is only ever replaced by a better (finite) validation score.
+            bool improved = metric is { } m && double.IsFinite(m) && (bestMetric is null || m > bestMetric);
             if (improved) { bestMetric = metric; bestEpoch = epoch; }
             if (onPlateau && metric is { } vm) plateau = plateau.After(vm, sched.Patience);
             var stateNow = new CheckpointState(epoch + 1, globalStep, bestMetric, bestEpoch, config.ToJson(), vocabularyJson, architecture, history.ToList())
                 { Plateau = onPlateau ? plateau : null };
             Checkpoint.Save(last, model, criterion, optimizer, stateNow);
             if (improved || (validate is null && epoch == TotalEpochs - 1)) Checkpoint.Save(best, model, criterion, null, stateNow);
+            // After the checkpoint: metrics.jsonl never records an epoch that no checkpoint holds.
+            WriteMetrics(metricsPath, history);
             if (stopAfterEpoch is { } s && epoch >= s) { stop = $"stopped after epoch {epoch} as requested"; break; }
         }
         return new TrainingResult(outputDirectory, history.Count, bestMetric, bestEpoch, history, stop);
     }
 
-    double TrainStep(ITrainingData data, int[] captions, int epoch, int step, long globalStep)
+    NonFiniteLossException Diverged(string why, int epoch, int step, string last) =>
+        new($"Training diverged at epoch {epoch + 1}, step {step + 1}: {why}. Stopped; the last good checkpoint " +
+            $"({(Directory.Exists(last) ? last : "none yet")}) is kept. Lower optimizer.learning_rate or train.grad_clip, or check the data.");
+
+    (double Loss, double? GradientNorm) TrainStep(ITrainingData data, int[] captions, int epoch, int step, long globalStep)
     {
         using var scope = NewDisposeScope();
         int seed = config.Train.Seed;
@@ -193,13 +211,17 @@ public sealed class Trainer
         var sampling = new Generator(unchecked((ulong)(seed * 7_919L + globalStep * 104_729L + 17)), device);
         var output = criterion.Forward(image.Embedding, caption.Embedding, batch.Match, sampling);
         double loss = output.Loss.item<float>();
-        if (!double.IsFinite(loss)) return loss;
+        if (!double.IsFinite(loss)) return (loss, null);
         optimizer.ZeroGrad();
         output.Loss.backward();
+        double? norm = null;
         if (config.Train.GradClip > 0)
-            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), config.Train.GradClip);
+        {
+            norm = nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), config.Train.GradClip);
+            if (!double.IsFinite(norm.Value)) return (loss, norm);   // a NaN gradient must not reach the weights
+        }
         optimizer.Step();
-        return loss;
+        return (loss, norm);
     }
 
     static double Scalar(Tensor t)
@@ -210,5 +232,7 @@ public sealed class Trainer
 
     static readonly JsonSerializerOptions MetricsJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    static void AppendMetrics(string path, EpochMetrics m) => File.AppendAllText(path, JsonSerializer.Serialize(m, MetricsJson) + "\n");
+    /// <summary>The whole history, temp-then-rename: a crash leaves the previous complete file.</summary>
+    static void WriteMetrics(string path, IEnumerable<EpochMetrics> history) =>
+        AtomicFile.WriteAllLines(path, history.Select(h => JsonSerializer.Serialize(h, MetricsJson)));
 }

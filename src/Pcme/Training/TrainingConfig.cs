@@ -177,6 +177,9 @@ public sealed record TrainConfig
     public string Device { get; init; } = "auto";
     /// <summary>Steps between progress reports.</summary>
     public int LogStep { get; init; } = 10;
+    /// <summary>libtorch intra-op threads for the run (0 = libtorch's default, one per core). Lower it when another
+    /// busy process shares the cores (see Runtime.OpenMpWait and <c>pcme bench contention</c>).</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>
@@ -257,7 +260,12 @@ public sealed record TrainingConfig
                 var yaml = new YamlStream();
                 using var reader = new StringReader(File.ReadAllText(path));
                 yaml.Load(reader);
-                if (yaml.Documents.Count > 0 && YamlToJson(yaml.Documents[0].RootNode) is JsonObject o) tree = o;
+                // An empty file is a mistake (a wrong path, a truncated copy), not a request for all defaults.
+                var root = yaml.Documents.Count > 0 ? YamlToJson(yaml.Documents[0].RootNode) : null;
+                if (root is null || (root is JsonValue v && v.ToString().Length == 0))
+                    throw new ConfigException($"Config file '{path}' is empty (no settings). Give a config with sections (see configs/*.yaml), or leave --config out for the synthetic defaults.");
+                tree = root as JsonObject
+                    ?? throw new ConfigException($"Config file '{path}' must be a mapping of sections (dataloader:, model:, optimizer:, lr_scheduler:, criterion:, train:), not a {root.GetValueKind().ToString().ToLowerInvariant()}.");
             }
             catch (YamlDotNet.Core.YamlException e)
             {

@@ -49,6 +49,39 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     [Fact]
+    public void An_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding()
+    {
+        // A PNG that declares 20,000 x 20,000 pixels (1.6 GB as RGBA) and holds no pixel rows: only the header
+        // can be read, so a refusal proves the check comes before any decoding or allocation.
+        var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        byte[] ihdr = [0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0];   // 20000 x 20000, 8-bit RGB
+        png.AddRange(Chunk("IHDR", ihdr));
+        png.AddRange(Chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));   // an empty zlib stream: no rows at all
+        png.AddRange(Chunk("IEND", []));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<DataException>(() => ImageDecoder.Decode(png.ToArray(), "Image file 'huge.png'"));
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 10_000_000, "nothing near the image's size was allocated");
+        Assert.Contains("huge.png", e.Message);
+        Assert.Contains("20,000 x 20,000 = 400,000,000 pixels, over the limit of 89,478,485", e.Message);
+        Assert.Contains(ImageDecoder.MaxPixelsVariable, e.Message);
+    }
+
+    /// <summary>A PNG chunk: length, type, data, CRC-32 of type + data (the PNG specification's polynomial).</summary>
+    static byte[] Chunk(string type, byte[] data)
+    {
+        var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        uint crc = 0xFFFFFFFF;
+        foreach (var b in body)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+        }
+        crc ^= 0xFFFFFFFF;
+        byte[] BigEndian(uint v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+        return [.. BigEndian((uint)data.Length), .. body, .. BigEndian(crc)];
+    }
+
+    [Fact]
     public void Corrupt_truncated_empty_and_missing_images_name_the_file()
     {
         var garbage = folder.WriteBytes("garbage.jpg", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

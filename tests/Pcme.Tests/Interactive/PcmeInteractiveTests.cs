@@ -45,14 +45,14 @@ public class PcmeInteractiveTests
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(second, @"renderPlotly_[0-9a-f]+\(\)"));
     }
 
-    [Theory]
+    [Pcme.Tests.Plots.BrowserTheory]
     [InlineData(false, false)]
     [InlineData(true, false)]   // notebook front ends load RequireJS: plotly.js must still set window.Plotly
     [InlineData(false, true)]   // an output without plotly.js shown before the one that carries it
     public void Chart_outputs_draw_in_a_browser_offline(bool amdLoaderPresent, bool laterOutputFirst)
     {
         string chromium = Pcme.Tests.Plots.BrowserRenderTests.Chromium;
-        if (!File.Exists(chromium)) Assert.Fail(Pcme.Tests.Plots.BrowserRenderTests.InstallHint);
+        if (!Pcme.Tests.Plots.BrowserRenderTests.Available) Assert.Fail(Pcme.Tests.Plots.BrowserRenderTests.InstallHint);
         ChartHtml.Source = PlotlyJsSource.EmbedOnce;
         ChartHtml.ResetSession();
         string first = ChartHtml.Render(Figures.Heatmap(new double[,] { { 1, 2 }, { 3, 4 } }, title: "first"));

@@ -6,7 +6,7 @@ namespace Pcme.Tests.Plots;
 /// <summary>
 /// Opens a written report in headless Chromium with the network switched off and checks that
 /// plotly.js really drew every chart. Needs a Chromium-based browser (<see cref="Chromium"/>; .ci/run
-/// installs Debian's <c>chromium</c>): without it the test fails rather than skips.
+/// installs Debian's <c>chromium</c>): without it the test is skipped outside CI and fails under CI (<see cref="BrowserFactAttribute"/>).
 /// </summary>
 public class BrowserRenderTests
 {
@@ -16,18 +16,24 @@ public class BrowserRenderTests
     /// containers; install Google Chrome there and, if it lives elsewhere, point PCME_CHROMIUM at it).
     /// </summary>
     internal static string Chromium { get; } = Environment.GetEnvironmentVariable("PCME_CHROMIUM") is { Length: > 0 } path ? path
-        : new[] { "/usr/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+        : new[] { "/usr/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/usr/bin/chromium-browser" }.FirstOrDefault(IsProgram)
           ?? "/usr/bin/chromium";
+
+    /// <summary>A non-empty regular file (a path hidden by a bind mount of /dev/null, or a 0-byte stub, is no browser).</summary>
+    internal static bool IsProgram(string path) => File.Exists(path) && new FileInfo(path) is { Length: > 0 } f && !f.Attributes.HasFlag(FileAttributes.Device);
+
+    /// <summary>Whether <see cref="Chromium"/> is there to run.</summary>
+    internal static bool Available => IsProgram(Chromium);
 
     internal static string InstallHint =>
         $"{Chromium} not found: these tests render HTML in a real browser. Install it with " +
         "`apt-get update && apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this), " +
         "or install Google Chrome, or set PCME_CHROMIUM to a Chromium-based browser.";
 
-    [Fact]
+    [BrowserFact]
     public void Headless_chromium_draws_every_chart_of_the_report_offline()
     {
-        if (!File.Exists(Chromium))
+        if (!Available)
             Assert.Fail(InstallHint);
 
         string dir = Directory.CreateTempSubdirectory("pcme-browser-").FullName;
