@@ -4,7 +4,7 @@
 //     OUT/captions_{train,val,test}.json in the COCO captions layout ({images: [{id, file_name, width, height}],
 //     annotations: [{id, image_id, caption}]}), which both codes read.
 //   Compare train DATA CONFIG.yaml OUT.safetensors [--set section.key=value]...
-//     trains the kit through Experiment.Train (the `pcme train` path) on DATA/captions_train.json and writes the
+//     trains the kit through Experiment.Create(...).Train (the `pcme train` path) on DATA/captions_train.json and writes the
 //     test set's mu and h like `pcme embed` (OUT.safetensors + OUT.safetensors.json) for score.py.
 using System.Diagnostics;
 using System.Globalization;
@@ -65,7 +65,7 @@ int Export(string outDir)
                     p[k] = p[k + 1] = p[k + 2] = (byte)Math.Clamp(Math.Round(0.299 * p[k] + 0.587 * p[k + 1] + 0.114 * p[k + 2]), 0, 255);
             }
             string file = $"{SyntheticDataset.ImageId(g)}.png";
-            File.WriteAllBytes(Path.Combine(outDir, "images", file), ImageEncoder.EncodePng(image));
+            File.WriteAllBytes(Path.Combine(outDir, "images", file), PngEncoder.EncodePng(image));
             images.Add(new { id = g + 1, file_name = file, width = image.Width, height = image.Height });
         }
         foreach (var caption in set.Captions)
@@ -88,14 +88,12 @@ int Train(string data, string configPath, string outPath)
     string images = Path.Combine(data, "images");
     var train = CocoCaptionsDataset.LoadCaptions(Path.Combine(data, "captions_train.json"), images);
     var test = CocoCaptionsDataset.LoadCaptions(Path.Combine(data, "captions_test.json"), images);
-    var vocabulary = Vocabulary.Build(train.Captions.Select(c => c.Text));
     string runDir = outPath + ".run";
     if (Directory.Exists(runDir)) Directory.Delete(runDir, true);
     var clock = Stopwatch.StartNew();
-    var model = Experiment.Train(config, train, vocabulary, null, runDir);
+    var model = Experiment.Create(config, new ExperimentData(train)).Train(runDir);
     double seconds = clock.Elapsed.TotalSeconds;
-    var img = DatasetEmbedder.EmbedImages(model.Model, test, Experiment.EvalPipeline(config, false), 256, model.Device);
-    var (cap, _) = DatasetEmbedder.EmbedCaptions(model.Model, test, vocabulary, 256, model.Device);
+    var (img, cap) = model.Embed(test);
     Safetensors.SaveStateDict(outPath, new Dictionary<string, Tensor>
     {
         ["image_mu"] = img.Mean, ["image_h"] = img.LogVariance, ["caption_mu"] = cap.Mean, ["caption_h"] = cap.LogVariance,
