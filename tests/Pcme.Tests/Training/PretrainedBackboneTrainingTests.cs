@@ -101,12 +101,5 @@ public class PretrainedBackboneTrainingTests
         }
     }
 
-    static (int Code, string Err) Pcme(params string[] args)
-    {
-        var stdout = Console.Out; var stderr = Console.Error;
-        var e = new StringWriter();
-        Console.SetOut(TextWriter.Null); Console.SetError(e);
-        try { return (Program.Main(args), e.ToString()); }
-        finally { Console.SetOut(stdout); Console.SetError(stderr); }
-    }
+    static (int Code, string Err) Pcme(params string[] args) { var (code, _, err) = Cli.CommandsTests.Pcme(args); return (code, err); }
 }
