@@ -186,8 +186,10 @@ public sealed class Trainer
             if (onPlateau && metric is { } vm) plateau = plateau.After(vm, sched.Patience);
             var stateNow = new CheckpointState(epoch + 1, globalStep, bestMetric, bestEpoch, config.ToJson(), vocabularyJson, architecture, history.ToList())
                 { Plateau = onPlateau ? plateau : null };
-            Checkpoint.Save(last, model, criterion, optimizer, stateNow);
+            // best before last: last's state already names this epoch as best, so a kill between the two saves must
+            // find best written (resuming from the previous last redoes the epoch and writes the same best again).
             if (improved || (validate is null && epoch == TotalEpochs - 1)) Checkpoint.Save(best, model, criterion, null, stateNow);
+            Checkpoint.Save(last, model, criterion, optimizer, stateNow);
             // After the checkpoint: metrics.jsonl never records an epoch that no checkpoint holds.
             WriteMetrics(metricsPath, history);
             if (stopAfterEpoch is { } s && epoch >= s) { stop = $"stopped after epoch {epoch} as requested"; break; }
