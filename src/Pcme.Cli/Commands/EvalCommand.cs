@@ -47,7 +47,7 @@ public static class EvalCommand
                                              "Use the Karpathy test split (5,000 images), or --protocol whole.");
             var images = DatasetEmbedder.EmbedImages(model.Model, ds, model.EvalPipeline, model.Config.Dataloader.EvalBatchSize, dev);
             var (captions, unknown) = DatasetEmbedder.EmbedCaptions(model.Model, ds, model.Vocabulary, model.Config.Dataloader.EvalBatchSize, dev);
-            var names = name == "all" ? (model.Architecture.Probabilistic ? Scorer.Names : ["cosine", "l2"]) : [name];
+            var names = name == "all" ? model.NaturalScorers : [name];
             var scorers = names.Select(model.CreateScorer).ToArray();
 
             var results = new JsonArray();

@@ -149,7 +149,7 @@ public static class SearchCommand
         int c = candidates > 0 ? Math.Max(candidates, k) : rerank is not null ? 10 * k : k;
         if (width is { } w) index.ExpansionSearch = w;
         Scorer? exact = rerank is null ? null
-            : Scorer.Create(rerank, model.Config.Model.NSamplesInference, model.Criterion.negative_scale.item<float>(), model.Criterion.shift.item<float>());
+            : model.CreateScorer(rerank);
         var hits = index.Search(query, k, exact, c, new Generator(0))[0];
         double querySigma = query.Uncertainty().item<float>();
         string queryText = text ?? image!.FullName;

@@ -49,7 +49,7 @@ public static class TrainCommand
             Console.WriteLine($"GloVe: {rep.Hits + rep.NormalisedHits}/{rep.Words} vocabulary words found ({rep.HitRate:P1} exact), {rep.Misses} missing");
         Console.WriteLine($"pcme train: {train.Name}, {train.Images.Count} images, {train.Captions.Count} captions, vocabulary {experiment.Vocabulary.Count}" +
                           (train.Skipped.Count > 0 ? $", {train.Skipped.Count} items skipped while loading" : "") +
-                          (val is null ? ", no validation split" : $", validating on {val.Name} with {config.Model.EvalMethod}") +
+                          (val is null ? ", no validation split" : $", validating on {val.Name} with {Methods.ValidationScorer(config)}") +
                           $"; {config.Optimizer.Name}, {config.LrScheduler.Name}, {config.Criterion.Name}");
         foreach (var note in experiment.Notes) Console.WriteLine($"note: {note}");
         TrainedModel model = null!;

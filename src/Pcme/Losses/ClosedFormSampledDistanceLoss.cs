@@ -46,7 +46,7 @@ public sealed record PcmeppLossOutput(Tensor Loss, Tensor MatchLoss, Tensor Kl, 
 /// <para>The official <c>std</c> tensors of PCME++ already hold h = log sigma^2 (its CSD uses
 /// exp(std) as the variance), so they go into <see cref="GaussianEmbedding"/> unchanged.</para>
 /// </summary>
-public sealed class ClosedFormSampledDistanceLoss : nn.Module
+public sealed class ClosedFormSampledDistanceLoss : RetrievalObjective
 {
     /// <summary>a in logit = -a CSD + b.</summary>
     public readonly Parameter negative_scale;
@@ -64,6 +64,16 @@ public sealed class ClosedFormSampledDistanceLoss : nn.Module
         shift = new Parameter(full(1, Options.InitShift, device: device));
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public override Tensor Objective(ObjectiveInput input)
+    {
+        RequireHardTargets(input);   // the soft-target path comes with mixed-sample augmentation
+        return Forward(input.Image, input.Caption, input.Match).Loss;
+    }
+
+    /// <inheritdoc />
+    public override (double NegativeScale, double Shift)? MatchLogit => (Value(negative_scale), Value(shift));
 
     /// <summary>
     /// CSD(i, j) = ||mu_i - mu_j||^2 + sum_d (e^{h_i,d} + e^{h_j,d}) for every pair, shape [B_a, B_b]

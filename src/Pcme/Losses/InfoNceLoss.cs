@@ -31,7 +31,7 @@ public sealed record InfoNceLossOutput(Tensor Loss, Tensor ImageToText, Tensor T
 /// with the diagonal it is exactly CLIP's loss. Queries without a positive are skipped and counted.
 /// <para>tau is learned as <c>logit_scale</c> = log(1 / tau), CLIP's parameter name and shape (a scalar).</para>
 /// </summary>
-public sealed class InfoNceLoss : nn.Module
+public sealed class InfoNceLoss : RetrievalObjective
 {
     /// <summary>log(1 / tau); its exponent (capped at <see cref="InfoNceLossOptions.MaxScale"/>) multiplies the cosines.</summary>
     public readonly Parameter logit_scale;
@@ -46,6 +46,20 @@ public sealed class InfoNceLoss : nn.Module
         if (!(Options.InitTemperature > 0)) throw new ArgumentOutOfRangeException(nameof(options), "InitTemperature must be positive.");
         logit_scale = new Parameter(tensor(Math.Log(1 / Options.InitTemperature), dtype: get_default_dtype(), device: device), requires_grad: Options.LearnTemperature);
         RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor Objective(ObjectiveInput input)
+    {
+        RequireHardTargets(input);
+        return Forward(input.Image.Mean, input.Caption.Mean, input.Match).Loss;
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, double> Scalars()
+    {
+        using var scope = NewDisposeScope();
+        return new Dictionary<string, double> { ["logit_scale"] = Value(Scale()) };
     }
 
     /// <summary>The scale 1 / tau = min(exp(logit_scale), MaxScale), a scalar tensor.</summary>

@@ -34,7 +34,7 @@ public sealed record PvseLossOutput(Tensor Loss, TripletLossOutput Ranking, Tens
 /// VSE++. Divide <see cref="PvseLossOutput.Ranking"/> by B to compare with an official number. The official
 /// code also switches both regularisers off when K = 1; set their weights to 0 for that.</para>
 /// </summary>
-public sealed class PvseLoss : nn.Module
+public sealed class PvseLoss : RetrievalObjective
 {
     readonly TripletLoss ranking;
 
@@ -47,6 +47,17 @@ public sealed class PvseLoss : nn.Module
         Options = options ?? new PvseLossOptions();
         ranking = new TripletLoss(new TripletLossOptions { Margin = Options.Margin, Reduction = Options.Reduction });
         RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Without <see cref="ObjectiveInput.ImageSet"/> the items are single embeddings (K = 1); the diversity term
+    /// acts on the attention maps [B, K, L] (PVSE Sec. 3.3) when they are given.</remarks>
+    public override Tensor Objective(ObjectiveInput input)
+    {
+        RequireHardTargets(input);
+        var image = input.ImageSet ?? input.Image.Mean.unsqueeze(1);
+        var caption = input.CaptionSet ?? input.Caption.Mean.unsqueeze(1);
+        return Forward(image, caption, input.Match, input.ImageAttention?.transpose(1, 2), input.CaptionAttention?.transpose(1, 2)).Loss;
     }
 
     /// <summary>

@@ -56,7 +56,7 @@ public sealed record PcmeLossOutput(Tensor Loss, Tensor MatchLoss, Tensor Positi
 /// <para>Reproducing the official number: build it with <see cref="FromOfficial"/> (doubles a and b)
 /// and <see cref="PairReduction.OfficialSum"/> (its i2t + t2i are one sum counted twice).</para>
 /// </summary>
-public sealed class SoftContrastiveLoss : nn.Module
+public sealed class SoftContrastiveLoss : RetrievalObjective
 {
     /// <summary>a in l = -a d + b.</summary>
     public readonly Parameter negative_scale;
@@ -85,6 +85,16 @@ public sealed class SoftContrastiveLoss : nn.Module
         {
             InitNegativeScale = 2 * officialNegativeScale, InitShift = 2 * officialShift, Reduction = PairReduction.OfficialSum,
         }, device, dtype);
+
+    /// <inheritdoc />
+    public override Tensor Objective(ObjectiveInput input)
+    {
+        RequireHardTargets(input);
+        return Forward(input.Image, input.Caption, input.Match, input.Sampling).Loss;
+    }
+
+    /// <inheritdoc />
+    public override (double NegativeScale, double Shift)? MatchLogit => (Value(negative_scale), Value(shift));
 
     /// <summary>Per-pair NLL [B_a, B_b] for samples <paramref name="za"/> [B_a, J, D], <paramref name="zb"/> [B_b, K, D].</summary>
     public Tensor PairNll(Tensor za, Tensor zb, Tensor match)

@@ -36,7 +36,7 @@ public sealed record TripletLossOutput(Tensor Loss, Tensor ImageToText, Tensor T
 /// pairs (the official reduction); with the diagonal this is exactly the official VSE++ number.
 /// <para>No learnable parameters; a <see cref="nn.Module"/> so trainers can treat every loss alike.</para>
 /// </summary>
-public sealed class TripletLoss : nn.Module
+public sealed class TripletLoss : RetrievalObjective
 {
     /// <summary>The settings.</summary>
     public TripletLossOptions Options { get; }
@@ -45,6 +45,13 @@ public sealed class TripletLoss : nn.Module
     public TripletLoss(TripletLossOptions? options = null) : base(nameof(TripletLoss))
     {
         Options = options ?? new TripletLossOptions();
+    }
+
+    /// <inheritdoc />
+    public override Tensor Objective(ObjectiveInput input)
+    {
+        RequireHardTargets(input);
+        return Forward(input.Image.Mean, input.Caption.Mean, input.Match).Loss;
     }
 
     /// <summary>Cosine similarities [B_a, B_b] of the rows of <paramref name="a"/> [B_a, D] and <paramref name="b"/> [B_b, D] (one GEMM of L2-normalised rows).</summary>

@@ -9,7 +9,18 @@ namespace Pcme.Modules;
 /// <param name="Embedding">mu [B, D] (L2-normalised) and h [B, D].</param>
 /// <param name="MeanAttention">Attention of the mean head over grid cells or words, [B, L, 1].</param>
 /// <param name="VarianceAttention">Attention of the log-variance head, [B, L, 1]; null for a mu-only model.</param>
-public sealed record EncoderOutput(GaussianEmbedding Embedding, Tensor MeanAttention, Tensor? VarianceAttention);
+public sealed record EncoderOutput(GaussianEmbedding Embedding, Tensor MeanAttention, Tensor? VarianceAttention)
+{
+    /// <summary>
+    /// With K &gt; 1 embeddings per item (PVSE), the K unit vectors [B, K, D]; <see cref="Embedding"/> then holds them
+    /// concatenated ([B, K D], a point mass) so that every set-level tool (embedding files, the max-cosine scorer) sees one row per item.
+    /// </summary>
+    public Tensor? Set { get; init; }
+
+    /// <summary>The output for K mean vectors [B, K, D] (no sigma heads).</summary>
+    public static EncoderOutput FromSet(Tensor set, Tensor attention) =>
+        new(GaussianEmbedding.PointMass(set.flatten(1)), attention, null) { Set = set };
+}
 
 /// <summary>
 /// The PCME image encoder (paper Fig. 3; official <c>EncoderImage</c>): backbone grid, g = fc(GAP(grid)),
@@ -28,14 +39,16 @@ public sealed class ImageEncoder : nn.Module<Tensor, EncoderOutput>
     public readonly ImageLogVarianceHead? uncertain_net;
 
     /// <summary>Creates the encoder around <paramref name="backbone"/>.</summary>
-    public ImageEncoder(GridBackbone backbone, long embedDim, bool probabilistic = true, bool finetuneBackbone = false) : base(nameof(ImageEncoder))
+    /// <remarks><paramref name="embeddings"/> &gt; 1 gives PVSE's K embeddings per item (K attention heads in the mean head, no sigma).</remarks>
+    public ImageEncoder(GridBackbone backbone, long embedDim, bool probabilistic = true, bool finetuneBackbone = false, int embeddings = 1) : base(nameof(ImageEncoder))
     {
+        if (embeddings > 1 && probabilistic) throw new ArgumentException("K embeddings per item (PVSE) come without sigma heads.");
         cnn = backbone;
         long c = backbone.Channels;
         fc = nn.Linear(c, embedDim);
         nn.init.xavier_uniform_(fc.weight);
         nn.init.zeros_(fc.bias);
-        pie_net = new MeanHead(c, embedDim, c / 2);
+        pie_net = new MeanHead(c, embedDim, c / 2, embeddings);
         uncertain_net = probabilistic ? new ImageLogVarianceHead(c, embedDim, c / 2) : null;
         RegisterComponents();
         SetBackboneTrainable(finetuneBackbone);
@@ -56,6 +69,7 @@ public sealed class ImageEncoder : nn.Module<Tensor, EncoderOutput>
         var cells = grid.flatten(2).transpose(1, 2);          // [B, h*w, C]
         var averagePooled = grid.mean([2, 3]);                 // GAP [B, C]
         var (mu, attn) = pie_net.forward(fc.forward(averagePooled), cells, null);
+        if (pie_net.Embeddings > 1) return EncoderOutput.FromSet(mu, attn);
         if (uncertain_net is null) return new EncoderOutput(GaussianEmbedding.PointMass(mu), attn, null);
         var (h, vattn) = uncertain_net.forward(averagePooled, cells);
         return new EncoderOutput(new GaussianEmbedding(mu, h), attn, vattn);
@@ -80,13 +94,15 @@ public sealed class CaptionEncoder : nn.Module<Tensor, Tensor, EncoderOutput>
     public readonly CaptionLogVarianceHead? uncertain_net;
 
     /// <summary>Creates the encoder for a vocabulary of <paramref name="vocabularySize"/> words of width <paramref name="wordDim"/>.</summary>
-    public CaptionEncoder(long vocabularySize, long wordDim, long embedDim, bool probabilistic = true, bool finetuneWords = false) : base(nameof(CaptionEncoder))
+    /// <remarks><paramref name="embeddings"/> &gt; 1 gives PVSE's K embeddings per item (no sigma).</remarks>
+    public CaptionEncoder(long vocabularySize, long wordDim, long embedDim, bool probabilistic = true, bool finetuneWords = false, int embeddings = 1) : base(nameof(CaptionEncoder))
     {
+        if (embeddings > 1 && probabilistic) throw new ArgumentException("K embeddings per item (PVSE) come without sigma heads.");
         if (embedDim % 2 != 0) throw new ArgumentException($"The embedding dimension must be even for a bi-GRU (got {embedDim}).");
         embed = nn.Embedding(vocabularySize, wordDim);
         nn.init.xavier_uniform_(embed.weight);
         rnn = nn.GRU(wordDim, embedDim / 2, bidirectional: true, batchFirst: true);
-        pie_net = new MeanHead(wordDim, embedDim, wordDim / 2);
+        pie_net = new MeanHead(wordDim, embedDim, wordDim / 2, embeddings);
         uncertain_net = probabilistic ? new CaptionLogVarianceHead(wordDim, embedDim, wordDim / 2) : null;
         RegisterComponents();
         SetWordVectorsTrainable(finetuneWords);
@@ -116,6 +132,7 @@ public sealed class CaptionEncoder : nn.Module<Tensor, Tensor, EncoderOutput>
         var padMask = Sequences.PadMask(lengths, tokens.shape[1], tokens.device);
         var g = Sequences.LastValidStep(rnn, words, lengths);           // [B, D]
         var (mu, attn) = pie_net.forward(g, words, padMask);
+        if (pie_net.Embeddings > 1) return EncoderOutput.FromSet(mu, attn);
         if (uncertain_net is null) return new EncoderOutput(GaussianEmbedding.PointMass(mu), attn, null);
         var (h, vattn) = uncertain_net.forward(words, lengths, padMask);
         return new EncoderOutput(new GaussianEmbedding(mu, h), attn, vattn);

@@ -65,14 +65,16 @@ public abstract class Scorer
 
     /// <summary>The names of every scorer <see cref="Create"/> knows.</summary>
     public static readonly IReadOnlyList<string> Names =
-        ["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd"];
+        ["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd", "max-cosine"];
 
     /// <summary>
     /// Creates a scorer by name. <paramref name="samples"/> is J for <c>mc</c>/<c>matmul</c>;
-    /// <paramref name="negativeScale"/> and <paramref name="shift"/> are the trained (a, b) for <c>mc</c>.
+    /// <paramref name="negativeScale"/> and <paramref name="shift"/> are the trained (a, b) for <c>mc</c>;
+    /// <paramref name="embeddingsPerItem"/> is K for <c>max-cosine</c> (PVSE's K embeddings per item).
     /// </summary>
-    public static Scorer Create(string name, int samples = 7, double negativeScale = 10, double shift = 10) => name switch
+    public static Scorer Create(string name, int samples = 7, double negativeScale = 10, double shift = 10, int embeddingsPerItem = 1) => name switch
     {
+        "max-cosine" => new MaxCosineScorer(embeddingsPerItem),
         "cosine" => new CosineScorer(),
         "l2" => new NegativeSquaredL2Scorer(),
         "mc" => new MonteCarloMatchScorer(samples, negativeScale, shift),

@@ -16,10 +16,15 @@ namespace Pcme.Training;
 /// <param name="Probabilistic">Whether the model has log-variance heads.</param>
 public sealed record ArchitectureInfo(string CnnType, int EmbedDim, int WordDim, int VocabularySize, bool Probabilistic)
 {
+    /// <summary>The training method (criterion.name) the model was built for; checkpoints from before methods existed are pcme.</summary>
+    public string Method { get; init; } = "pcme";
+    /// <summary>Embeddings per item (PVSE's K; 1 otherwise).</summary>
+    public int EmbeddingsPerItem { get; init; } = 1;
+
     /// <summary>Builds an untrained model of this architecture.</summary>
     public PcmeModel CreateModel(bool finetuneBackbone = false, bool finetuneWords = false) =>
-        new(new ImageEncoder(GridBackbone.Create(CnnType), EmbedDim, Probabilistic, finetuneBackbone),
-            new CaptionEncoder(VocabularySize, WordDim, EmbedDim, Probabilistic, finetuneWords));
+        new(new ImageEncoder(GridBackbone.Create(CnnType), EmbedDim, Probabilistic, finetuneBackbone, EmbeddingsPerItem),
+            new CaptionEncoder(VocabularySize, WordDim, EmbedDim, Probabilistic, finetuneWords, EmbeddingsPerItem));
 }
 
 /// <summary>One epoch's record in metrics.jsonl and in the checkpoint's history.</summary>
@@ -27,13 +32,19 @@ public sealed record ArchitectureInfo(string CnnType, int EmbedDim, int WordDim,
 /// <param name="Stage">pretrain (frozen backbone) or finetune.</param>
 /// <param name="Loss">Mean training loss.</param>
 /// <param name="LearningRate">Learning rate at the epoch's last step.</param>
-/// <param name="NegativeScale">a after the epoch.</param>
-/// <param name="Shift">b after the epoch.</param>
+/// <param name="NegativeScale">a after the epoch (null for a method without a match logit).</param>
+/// <param name="Shift">b after the epoch (null for a method without a match logit).</param>
 /// <param name="Seconds">Wall time of the epoch.</param>
 /// <param name="Validation">Validation metric (higher is better) when validated this epoch.</param>
 /// <param name="ValidationDetails">Everything the validation reported, as JSON.</param>
-public sealed record EpochMetrics(int Epoch, string Stage, double Loss, double LearningRate, double NegativeScale, double Shift, double Seconds,
-    double? Validation = null, string? ValidationDetails = null);
+public sealed record EpochMetrics(int Epoch, string Stage, double Loss, double LearningRate, double? NegativeScale, double? Shift, double Seconds,
+    double? Validation = null, string? ValidationDetails = null)
+{
+    /// <summary>The objective's other learned scalars after the epoch (InfoNCE: logit_scale), or null.</summary>
+    public IReadOnlyDictionary<string, double>? Scalars { get; init; }
+    /// <summary>Seconds of <see cref="Seconds"/> spent validating (null when not validated or from older runs).</summary>
+    public double? ValidationSeconds { get; init; }
+}
 
 /// <summary>The non-tensor part of a checkpoint (state.json).</summary>
 public sealed record CheckpointState(int NextEpoch, long GlobalStep, double? BestMetric, int? BestEpoch, string ConfigJson,
@@ -54,7 +65,7 @@ public static class Checkpoint
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Writes the checkpoint to <paramref name="directory"/> atomically.</summary>
-    public static void Save(string directory, PcmeModel model, SoftContrastiveLoss criterion, ITrainingOptimizer? optimizer, CheckpointState state)
+    public static void Save(string directory, PcmeModel model, RetrievalObjective criterion, ITrainingOptimizer? optimizer, CheckpointState state)
     {
         string full = Path.GetFullPath(directory);
         string parent = Path.GetDirectoryName(full)!;
@@ -96,7 +107,7 @@ public static class Checkpoint
     /// Loads weights (and optimizer state when given) into objects built for <paramref name="expected"/>;
     /// a checkpoint of another architecture is a clear error, never a deep TorchSharp failure.
     /// </summary>
-    public static CheckpointState Load(string directory, PcmeModel model, SoftContrastiveLoss criterion, ITrainingOptimizer? optimizer, ArchitectureInfo expected)
+    public static CheckpointState Load(string directory, PcmeModel model, RetrievalObjective criterion, ITrainingOptimizer? optimizer, ArchitectureInfo expected)
     {
         var state = ReadState(directory);
         if (state.Architecture != expected)
@@ -132,5 +143,5 @@ public static class Checkpoint
     }
 
     static string Describe(ArchitectureInfo a) =>
-        $"{a.CnnType}/D={a.EmbedDim}/words={a.WordDim}x{a.VocabularySize}/{(a.Probabilistic ? "probabilistic" : "mu-only")}";
+        $"{a.Method} {a.CnnType}/D={a.EmbedDim}{(a.EmbeddingsPerItem > 1 ? $"x{a.EmbeddingsPerItem}" : "")}/words={a.WordDim}x{a.VocabularySize}/{(a.Probabilistic ? "probabilistic" : "mu-only")}";
 }

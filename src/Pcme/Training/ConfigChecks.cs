@@ -45,9 +45,8 @@ public static class ConfigChecks
         Between("model.word_dim", m.WordDim, 1, 4096);
         OneOf("model.wemb_type", m.WembType, ["glove", "synthetic", "none"]);
         Between("model.n_samples_inference", m.NSamplesInference, 1, 1024);
-        if (!Scorer.Names.Contains(m.EvalMethod)) Fail("model.eval_method", m.EvalMethod, $"one of {string.Join(", ", Scorer.Names)}");
-        if (!m.Probabilistic && m.EvalMethod is not ("cosine" or "l2"))
-            Fail("model.eval_method", m.EvalMethod, "cosine or l2 for a mu-only model (model.probabilistic = false has no sigma to score with)");
+        OneOf("criterion.name", c.Name, Methods.Names);
+        if (m.EvalMethod is { } eval && ScorerProblem(config, eval) is { } problem) Fail("model.eval_method", $"'{eval}'", problem);
         if (m.InitLogVariance is { } h0 && !(h0 is >= -30 and <= 30)) Fail("model.init_log_variance", F(h0), "a log-variance from -30 to 30, or null for the official zero init");
 
         OneOf("optimizer.name", o.Name, Optimizers.Names);
@@ -66,12 +65,31 @@ public static class ConfigChecks
         if (!(s.Factor is > 0 and < 1)) Fail("lr_scheduler.factor", F(s.Factor), "0 < factor < 1");
         AtLeast("lr_scheduler.patience", s.Patience, 0);
 
-        OneOf("criterion.name", c.Name, ["pcme"]);
-        Between("criterion.num_samples", c.NumSamples, 1, 1024);
-        Positive("criterion.init_negative_scale", c.InitNegativeScale);
-        Finite("criterion.init_shift", c.InitShift);
-        NonNegative("criterion.vib_beta", c.VibBeta);
-        NonNegative("criterion.uniform_lambda", c.UniformLambda);
+        var method = Methods.Get(c.Name);
+        foreach (var key in Methods.SetKeys(c))
+            if (!method.Keys.Contains(key))
+                Fail($"criterion.{key}", "set", $"only the keys criterion.name = {c.Name} reads ({string.Join(", ", method.Keys)}); " +
+                     $"{key} belongs to {string.Join(" / ", Methods.All.Where(x => x.Keys.Contains(key)).Select(x => x.Name))}");
+        if (c.NumSamples is { } j) Between("criterion.num_samples", j, 1, 1024);
+        if (c.InitNegativeScale is { } a) Positive("criterion.init_negative_scale", a);
+        if (c.InitShift is { } b) Finite("criterion.init_shift", b);
+        if (c.VibBeta is { } vib) NonNegative("criterion.vib_beta", vib);
+        if (c.UniformLambda is { } u) NonNegative("criterion.uniform_lambda", u);
+        if (c.SmoothnessAlpha is { } alpha) NonNegative("criterion.smoothness_alpha", alpha);
+        if (c.Margin is { } margin) NonNegative("criterion.margin", margin);
+        if (c.NumEmbeds is { } k) Between("criterion.num_embeds", k, 1, 64);
+        if (c.DivWeight is { } div) NonNegative("criterion.div_weight", div);
+        if (c.MmdWeight is { } mmd) NonNegative("criterion.mmd_weight", mmd);
+        if (c.InitTau is { } tau) Positive("criterion.init_tau", tau);
+        var g = config.Augment;
+        if (!method.MixedSamples && (g.Mixup is > 0 || g.Cutmix is > 0))
+            Fail("augment.mixup / augment.cutmix", $"{F(g.Mixup ?? 0)} / {F(g.Cutmix ?? 0)}",
+                 $"0 for criterion.name = {c.Name}: mixed samples need soft match targets, which only pcme++ and pcme++-mu train on");
+        if (g.Mixup is { } mix) NonNegative("augment.mixup", mix);
+        if (g.Cutmix is { } cut) NonNegative("augment.cutmix", cut);
+        if (g.MixupSwitchProb is { } sw) Probability("augment.mixup_switch_prob", sw);
+        if (g.MixBatchRatio is { } ratio) Probability("augment.mix_batch_ratio", ratio);
+        if (g.MixupSmoothing is { } sm && !(sm is >= 0 and < 0.5)) Fail("augment.mixup_smoothing", F(sm), "a label smoothing from 0 to below 0.5");
 
         AtLeast("train.pretrain_epochs", t.PretrainEpochs, 0);
         AtLeast("train.finetune_epochs", t.FinetuneEpochs, 0);
@@ -81,6 +99,21 @@ public static class ConfigChecks
         NonNegative("train.grad_clip", t.GradClip);
         AtLeast("train.val_epochs", t.ValEpochs, 1);
         AtLeast("train.log_step", t.LogStep, 1);
+    }
+
+    /// <summary>
+    /// Why <paramref name="scorer"/> cannot validate the config's model, or null when it can: it must be a known scorer;
+    /// a model without sigma heads scores with cosine or l2 (or max-cosine); PVSE with K &gt; 1 embeddings per item with max-cosine.
+    /// </summary>
+    public static string? ScorerProblem(TrainingConfig config, string scorer)
+    {
+        if (!Scorer.Names.Contains(scorer)) return $"one of {string.Join(", ", Scorer.Names)}";
+        int k = Methods.EmbeddingsPerItem(config);
+        if (k > 1 && scorer != "max-cosine")
+            return $"max-cosine for criterion.name = {config.Criterion.Name} with {k} embeddings per item (the best of the K^2 cosines, PVSE Eq. 5)";
+        if (!Methods.IsProbabilistic(config) && scorer is not ("cosine" or "l2" or "max-cosine"))
+            return $"cosine or l2 for a model without sigma heads (criterion.name = {config.Criterion.Name}{(config.Model.Probabilistic ? "" : ", model.probabilistic = false")})";
+        return null;
     }
 
     /// <summary>Whether <paramref name="cnnType"/> names a backbone the kit builds (resnet18/50/152, small, small-N).</summary>

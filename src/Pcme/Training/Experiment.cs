@@ -30,7 +30,7 @@ public sealed record ExperimentData(ICrossModalDataset Train, ICrossModalDataset
 }
 
 /// <summary>A trained model with everything needed to use it.</summary>
-public sealed record TrainedModel(PcmeModel Model, SoftContrastiveLoss Criterion, Vocabulary Vocabulary, ArchitectureInfo Architecture,
+public sealed record TrainedModel(PcmeModel Model, RetrievalObjective Criterion, Vocabulary Vocabulary, ArchitectureInfo Architecture,
     TrainingConfig Config, TrainingResult Result, Device Device)
 {
     /// <summary>The evaluation image pipeline of the config the model was trained with (normalisation included).</summary>
@@ -40,11 +40,23 @@ public sealed record TrainedModel(PcmeModel Model, SoftContrastiveLoss Criterion
     /// A test-time scorer (<see cref="Scorer.Names"/>) with this model's current (a, b) and
     /// model.n_samples_inference: the one place a scorer is made from a trained criterion.
     /// </summary>
+    /// <remarks>mc needs a method with a match logit (PCME, PCME++); max-cosine takes the model's K embeddings per item.</remarks>
     public Scorer CreateScorer(string name)
     {
-        using var _ = no_grad();
-        return Scorer.Create(name, Config.Model.NSamplesInference, Criterion.negative_scale.item<float>(), Criterion.shift.item<float>());
+        if (name == "mc" && Criterion.MatchLogit is null)
+            throw new ConfigException($"The mc scorer needs a match logit (a, b); {Architecture.Method} has none. Use {Methods.ValidationScorer(Config)}.");
+        var (a, b) = Criterion.MatchLogit ?? (10, 10);
+        return Scorer.Create(name, Config.Model.NSamplesInference, (float)a, (float)b, Architecture.EmbeddingsPerItem);
     }
+
+    /// <summary>The scorers that suit this model: every test-time variant for a probabilistic method, cosine and l2 for a
+    /// deterministic one, max-cosine for K &gt; 1 embeddings per item.</summary>
+    public IReadOnlyList<string> NaturalScorers => Architecture.EmbeddingsPerItem > 1 ? ["max-cosine"]
+        : Architecture.Probabilistic ? [.. Scorer.Names.Where(n => n != "max-cosine")] : ["cosine", "l2"];
+
+    /// <summary>The learned (a, b) of the match logit (PCME, PCME++); a <see cref="ConfigException"/> for methods without one.</summary>
+    public (double NegativeScale, double Shift) MatchLogit => Criterion.MatchLogit
+        ?? throw new ConfigException($"{Architecture.Method} has no match logit (a, b).");
 
     /// <summary>Every image and caption of <paramref name="dataset"/> embedded (eval pipeline, eval batch size); both on the CPU in data set order.</summary>
     public (GaussianEmbedding Images, GaussianEmbedding Captions) Embed(ICrossModalDataset dataset)
@@ -87,8 +99,10 @@ public sealed class Experiment
     public ArchitectureInfo Architecture { get; }
     /// <summary>The model.</summary>
     public PcmeModel Model { get; }
-    /// <summary>The criterion (with the learnable a, b).</summary>
-    public SoftContrastiveLoss Criterion { get; }
+    /// <summary>The method (criterion.name).</summary>
+    public MethodSpec Method => Methods.Get(Config.Criterion.Name);
+    /// <summary>The criterion (PCME's learnable a, b; InfoNCE's scale; ...).</summary>
+    public RetrievalObjective Criterion { get; }
     /// <summary>The optimizer over the model's and the criterion's parameters.</summary>
     public ITrainingOptimizer Optimizer { get; }
     /// <summary>Batches for the trainer.</summary>
@@ -99,7 +113,7 @@ public sealed class Experiment
     public IReadOnlyList<string> Notes { get; }
 
     Experiment(TrainingConfig config, ExperimentData data, Device device, Vocabulary vocabulary, PretrainedEmbeddings? words, BatchSampling sampling,
-        PositivePairs positives, ArchitectureInfo architecture, PcmeModel model, SoftContrastiveLoss criterion, GridFeatureCache? cache, List<string> notes)
+        PositivePairs positives, ArchitectureInfo architecture, PcmeModel model, RetrievalObjective criterion, GridFeatureCache? cache, List<string> notes)
     {
         Config = config; Data = data; Device = device; Vocabulary = vocabulary; WordVectors = words?.Weights; WordVectorReport = words?.Report;
         Sampling = sampling; Positives = positives; Architecture = architecture; Model = model; Criterion = criterion; FeatureCache = cache; Notes = notes;
@@ -173,26 +187,16 @@ public sealed class Experiment
     public static (ArchitectureInfo Architecture, PcmeModel Model) CreateModel(TrainingConfig config, int vocabularySize)
     {
         var m = config.Model;
-        var arch = new ArchitectureInfo(m.CnnType, m.EmbedDim, m.WordDim, vocabularySize, m.Probabilistic);
+        var arch = new ArchitectureInfo(m.CnnType, m.EmbedDim, m.WordDim, vocabularySize, Methods.IsProbabilistic(config))
+            { Method = config.Criterion.Name, EmbeddingsPerItem = Methods.EmbeddingsPerItem(config) };
         var model = arch.CreateModel(m.ImgFinetune, m.TxtFinetune);
         if (m.InitLogVariance is { } h0) model.InitializeLogVariance(h0);
         if (m.PretrainedResnetModelPath is { Length: > 0 } weights) WeightLoader.Load(model.img_enc.cnn, PretrainedBackbones.Resolve(weights).WeightsPath);
         return (arch, model);
     }
 
-    /// <summary>The criterion a config names (criterion.name; sigma switched off for a mu-only model).</summary>
-    public static SoftContrastiveLoss CreateCriterion(TrainingConfig config)
-    {
-        var c = config.Criterion;
-        if (c.Name != "pcme") throw new ConfigException($"criterion.name '{c.Name}' is not known; choose pcme.");
-        return new SoftContrastiveLoss(new PcmeLossOptions
-        {
-            Samples = c.NumSamples, InitNegativeScale = c.InitNegativeScale, InitShift = c.InitShift,
-            KlWeight = config.Model.Probabilistic ? c.VibBeta : 0,
-            UniformityWeight = c.UniformLambda,
-            UseVariance = config.Model.Probabilistic,
-        });
-    }
+    /// <summary>The criterion a config names (criterion.name, <see cref="Methods.CreateObjective"/>; unset keys take the method's official defaults).</summary>
+    public static RetrievalObjective CreateCriterion(TrainingConfig config) => Methods.CreateObjective(config);
 
     /// <summary>
     /// The training and evaluation pipelines of a config. Training: official = random resized crop
@@ -271,13 +275,13 @@ public sealed class Experiment
 
     /// <summary>
     /// Validation for best-checkpoint selection: one call of the evaluation code (<see cref="ModelEvaluation.Evaluate"/>,
-    /// whole-set protocol) with the scorer model.eval_method names; the metric is the mean of i2t and t2i R-Precision.
+    /// whole-set protocol) with the scorer model.eval_method names (or the method's official one); the metric is the mean of i2t and t2i R-Precision.
     /// </summary>
     public static ValidationResult Validate(TrainedModel model, ICrossModalDataset validation)
     {
         using var scope = NewDisposeScope();
         var (images, captions) = model.Embed(validation);
-        var r = ModelEvaluation.Evaluate(images, captions, validation, [model.CreateScorer(model.Config.Model.EvalMethod)], model.Config.Train.Seed).Single();
+        var r = ModelEvaluation.Evaluate(images, captions, validation, [model.CreateScorer(Methods.ValidationScorer(model.Config))], model.Config.Train.Seed).Single();
         return new ValidationResult((r.Metrics.ImageToText.RPrecision + r.Metrics.TextToImage.RPrecision) / 2, r.ToJson().ToJsonString());
     }
 

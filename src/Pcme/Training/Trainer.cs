@@ -14,7 +14,11 @@ namespace Pcme.Training;
 /// <param name="Tokens">Token ids [B, L] (0 = padding).</param>
 /// <param name="Lengths">True caption lengths [B].</param>
 /// <param name="Match">[B, B] bool: image i and caption j are a positive pair.</param>
-public sealed record PairBatch(Tensor Images, Tensor Tokens, Tensor Lengths, Tensor Match);
+public sealed record PairBatch(Tensor Images, Tensor Tokens, Tensor Lengths, Tensor Match)
+{
+    /// <summary>Soft match targets [B, B] when the images were mixed (PCME++'s mixed samples), else null.</summary>
+    public Tensor? Targets { get; init; }
+}
 
 /// <summary>What the trainer needs from a data set: batches that are a pure function of (seed, epoch, step).</summary>
 public interface ITrainingData
@@ -52,7 +56,7 @@ public sealed class TrainingInterruptedException(int epochsCompleted, string out
 }
 
 /// <summary>
-/// The PCME trainer: the config's optimizer (AdamP, the official one, AdamW, Adam or SGD), linear
+/// The trainer of every method (<see cref="Methods"/>; the objective is a <see cref="RetrievalObjective"/>): the config's optimizer (AdamP, the official one, AdamW, Adam or SGD), linear
 /// warm-up + cosine (or reduce-on-plateau) schedule per stage, the official two-stage recipe (stage 1: heads with the backbone
 /// frozen; stage 2: fine-tuning with lr x finetune_lr_decay), gradient clipping on model parameters,
 /// validation every N epochs with best-checkpoint selection, metrics as JSON lines, and atomic
@@ -62,7 +66,7 @@ public sealed class TrainingInterruptedException(int epochsCompleted, string out
 public sealed class Trainer
 {
     readonly PcmeModel model;
-    readonly SoftContrastiveLoss criterion;
+    readonly RetrievalObjective criterion;
     readonly TrainingConfig config;
     readonly Device device;
     readonly ArchitectureInfo architecture;
@@ -73,7 +77,7 @@ public sealed class Trainer
     /// Creates a trainer; model and criterion are moved to <paramref name="device"/>. The optimizer is the
     /// config's (<see cref="Optimizers.Create"/> over the model's and the criterion's parameters) unless given.
     /// </summary>
-    public Trainer(PcmeModel model, SoftContrastiveLoss criterion, TrainingConfig config, Device device, ArchitectureInfo architecture, string? vocabularyJson,
+    public Trainer(PcmeModel model, RetrievalObjective criterion, TrainingConfig config, Device device, ArchitectureInfo architecture, string? vocabularyJson,
         ITrainingOptimizer? optimizer = null)
     {
         this.model = model; this.criterion = criterion; this.config = config; this.device = device;
@@ -92,7 +96,7 @@ public sealed class Trainer
     /// <paramref name="frozenBackboneData"/>, when given, serves the epochs in which the image backbone is frozen
     /// (e.g. cached grids, <see cref="ITrainingData.ImagesAreGrids"/>); <paramref name="data"/> serves the others.
     /// </summary>
-    public TrainingResult Fit(ITrainingData data, Func<PcmeModel, SoftContrastiveLoss, ValidationResult>? validate, string outputDirectory,
+    public TrainingResult Fit(ITrainingData data, Func<PcmeModel, RetrievalObjective, ValidationResult>? validate, string outputDirectory,
         bool resume = false, IProgress<TrainingProgress>? progress = null, int? stopAfterEpoch = null, CancellationToken cancel = default,
         ITrainingData? frozenBackboneData = null)
     {
@@ -167,15 +171,19 @@ public sealed class Trainer
             }
 
             kernels?.Dispose();   // validation only runs forward passes: oneDNN again
-            double? metric = null; string? details = null;
+            double? metric = null; string? details = null; double? validationSeconds = null;
             bool lastOfStage = epoch == t.PretrainEpochs - 1 || epoch == TotalEpochs - 1;
             if (validate is not null && ((epoch + 1) % Math.Max(1, t.ValEpochs) == 0 || lastOfStage))
             {
                 model.eval();
+                var validationClock = Stopwatch.StartNew();
                 using (no_grad()) { var v = validate(model, criterion); metric = v.Metric; details = v.DetailsJson; }
+                validationSeconds = validationClock.Elapsed.TotalSeconds;
             }
-            var record = new EpochMetrics(epoch, stage, lossSum / Math.Max(1, batches.Count), lr, Scalar(criterion.negative_scale), Scalar(criterion.shift),
-                clock.Elapsed.TotalSeconds, metric, details);
+            var logit = criterion.MatchLogit;
+            var scalars = criterion.Scalars().Where(kv => kv.Key is not ("negative_scale" or "shift")).ToDictionary();
+            var record = new EpochMetrics(epoch, stage, lossSum / Math.Max(1, batches.Count), lr, logit?.NegativeScale, logit?.Shift,
+                clock.Elapsed.TotalSeconds, metric, details) { Scalars = scalars.Count > 0 ? scalars : null, ValidationSeconds = validationSeconds };
             // A step can blow the weights up without its own loss showing it: never checkpoint such a model.
             if ((Checkpoint.FirstNonFinite(model) ?? Checkpoint.FirstNonFinite(criterion)) is { } bad)
                 throw Diverged($"parameter '{bad}' became NaN/Inf", epoch, batches.Count - 1, last);
@@ -211,11 +219,15 @@ public sealed class Trainer
         var image = data.ImagesAreGrids ? model.EncodeGrids(batch.Images) : model.EncodeImages(batch.Images);
         var caption = model.EncodeCaptions(batch.Tokens, batch.Lengths);
         var sampling = new Generator(unchecked((ulong)(seed * 7_919L + globalStep * 104_729L + 17)), device);
-        var output = criterion.Forward(image.Embedding, caption.Embedding, batch.Match, sampling);
-        double loss = output.Loss.item<float>();
+        var objective = criterion.Objective(new ObjectiveInput(image.Embedding, caption.Embedding, batch.Match)
+        {
+            Targets = batch.Targets, Sampling = sampling, ImageSet = image.Set, CaptionSet = caption.Set,
+            ImageAttention = image.Set is null ? null : image.MeanAttention, CaptionAttention = caption.Set is null ? null : caption.MeanAttention,
+        });
+        double loss = objective.item<float>();
         if (!double.IsFinite(loss)) return (loss, null);
         optimizer.ZeroGrad();
-        output.Loss.backward();
+        objective.backward();
         double? norm = null;
         if (config.Train.GradClip > 0)
         {
@@ -224,12 +236,6 @@ public sealed class Trainer
         }
         optimizer.Step();
         return (loss, norm);
-    }
-
-    static double Scalar(Tensor t)
-    {
-        using var scope = NewDisposeScope();
-        return t.detach().cpu().to(float64).item<double>();
     }
 
     static readonly JsonSerializerOptions MetricsJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };

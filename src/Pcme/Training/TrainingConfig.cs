@@ -84,10 +84,11 @@ public sealed record ModelConfig
     /// <summary>Samples per item at test time (MC and matmul scorers).</summary>
     public int NSamplesInference { get; init; } = 7;
     /// <summary>
-    /// Scorer for validation and best-checkpoint selection (any name of Retrieval.Scorer.Names; a mu-only
-    /// model needs cosine or l2). The metric is the mean of i2t and t2i R-Precision under that scorer.
+    /// Scorer for validation and best-checkpoint selection (any name of Retrieval.Scorer.Names the method can score
+    /// with: a deterministic method needs cosine or l2, PVSE with K &gt; 1 max-cosine); null: the method's official one
+    /// (<see cref="MethodSpec.DefaultValidationScorer"/>). The metric is the mean of i2t and t2i R-Precision under that scorer.
     /// </summary>
-    public string EvalMethod { get; init; } = "matmul";
+    public string? EvalMethod { get; init; }
     /// <summary>Initial bias h0 of the log-variance heads (null = the official zero init; see PcmeModel.InitializeLogVariance).</summary>
     public double? InitLogVariance { get; init; }
     /// <summary>Optional torchvision/safetensors weights for the backbone.</summary>
@@ -141,21 +142,59 @@ public sealed record LrSchedulerConfig
     public double MinLrRatio { get; init; }
 }
 
-/// <summary>The criterion (official <c>criterion:</c>), in the kit's standard-sigmoid convention.</summary>
+/// <summary>
+/// The criterion (official <c>criterion:</c>). Every key but name is optional: unset keys take the official default of the
+/// method <see cref="Name"/> selects (<see cref="Methods.CreateObjective"/>); a key the method does not read is refused.
+/// </summary>
 public sealed record CriterionConfig
 {
-    /// <summary>pcme (soft contrastive, sampled: <see cref="Pcme.Losses.SoftContrastiveLoss"/>).</summary>
+    /// <summary>The method: pcme, soft-contrastive, pcme++, pcme++-mu, vse++, pvse or infonce (<see cref="Methods"/>).</summary>
     public string Name { get; init; } = "pcme";
-    /// <summary>Initial a; the official e^x/(e^x+e^-x) value doubled (official CUB 5 -> 10).</summary>
-    public double InitNegativeScale { get; init; } = 10;
-    /// <summary>Initial b; the official value doubled.</summary>
-    public double InitShift { get; init; } = 10;
-    /// <summary>J samples per item in training.</summary>
-    public int NumSamples { get; init; } = 7;
-    /// <summary>KL weight (official vib_beta).</summary>
-    public double VibBeta { get; init; } = 1e-3;
-    /// <summary>Uniformity weight (official uniform_lambda).</summary>
-    public double UniformLambda { get; init; } = 10;
+    /// <summary>Initial a of the match logit. PCME: the official e^x/(e^x+e^-x) value doubled (official CUB 5 -> 10, the default);
+    /// PCME++: logit = -a CSD + b as in its code (default 5).</summary>
+    public double? InitNegativeScale { get; init; }
+    /// <summary>Initial b (PCME default 10, doubled like a; PCME++ default 5).</summary>
+    public double? InitShift { get; init; }
+    /// <summary>PCME: J samples per item in training (default 7).</summary>
+    public int? NumSamples { get; init; }
+    /// <summary>KL weight (official vib_beta; PCME default 1e-3 in the official objective's units, PCME++ 1e-4 on the element mean).</summary>
+    public double? VibBeta { get; init; }
+    /// <summary>PCME: uniformity weight (official uniform_lambda, default 10).</summary>
+    public double? UniformLambda { get; init; }
+    /// <summary>PCME++: weight alpha of the pseudo-positive losses (official smoothness_alpha, default 0.1).</summary>
+    public double? SmoothnessAlpha { get; init; }
+    /// <summary>VSE++ / PVSE: hinge margin (VSE++ 0.2, PVSE 0.1).</summary>
+    public double? Margin { get; init; }
+    /// <summary>VSE++ / PVSE: hardest negative only (true, the default) or the sum over negatives.</summary>
+    public bool? MaxViolation { get; init; }
+    /// <summary>PVSE: K embeddings per item (official COCO 2).</summary>
+    public int? NumEmbeds { get; init; }
+    /// <summary>PVSE: diversity weight (official 0.1; off for K = 1).</summary>
+    public double? DivWeight { get; init; }
+    /// <summary>PVSE: MMD weight (official 0.01; off for K = 1).</summary>
+    public double? MmdWeight { get; init; }
+    /// <summary>InfoNCE: initial scale multiplying the cosines (PCME++'s init_tau, default 1).</summary>
+    public double? InitTau { get; init; }
+}
+
+/// <summary>
+/// PCME++'s mixed-sample data augmentation (official <c>augment:</c>): per image, with probability mix_batch_ratio, mixup or
+/// cutmix with its partner in the flipped batch, and soft match targets. Unset keys take the method's default: on for
+/// pcme++ and pcme++-mu (official: mixup 2, cutmix 2, mixup_switch_prob 0.5, mix_batch_ratio 0.25, mixup_smoothing 1e-4),
+/// off for the others (whose objectives train on hard positives only; setting these keys for them is refused).
+/// </summary>
+public sealed record AugmentConfig
+{
+    /// <summary>Mixup Beta(alpha, alpha) parameter (0 = no mixup).</summary>
+    public double? Mixup { get; init; }
+    /// <summary>Cutmix Beta(alpha, alpha) parameter (0 = no cutmix).</summary>
+    public double? Cutmix { get; init; }
+    /// <summary>Probability that a mixed image uses cutmix rather than mixup when both are on.</summary>
+    public double? MixupSwitchProb { get; init; }
+    /// <summary>Fraction of a batch's images that are mixed.</summary>
+    public double? MixBatchRatio { get; init; }
+    /// <summary>Label smoothing of the soft targets (off = s, on = 1 - s).</summary>
+    public double? MixupSmoothing { get; init; }
 }
 
 /// <summary>The run (official <c>train:</c>).</summary>
@@ -199,6 +238,8 @@ public sealed record TrainingConfig
     public LrSchedulerConfig LrScheduler { get; init; } = new();
     /// <summary>criterion section.</summary>
     public CriterionConfig Criterion { get; init; } = new();
+    /// <summary>augment section (PCME++'s mixed samples).</summary>
+    public AugmentConfig Augment { get; init; } = new();
     /// <summary>train section.</summary>
     public TrainConfig Train { get; init; } = new();
 
@@ -265,7 +306,7 @@ public sealed record TrainingConfig
                 if (root is null || (root is JsonValue v && v.ToString().Length == 0))
                     throw new ConfigException($"Config file '{path}' is empty (no settings). Give a config with sections (see configs/*.yaml), or leave --config out for the synthetic defaults.");
                 tree = root as JsonObject
-                    ?? throw new ConfigException($"Config file '{path}' must be a mapping of sections (dataloader:, model:, optimizer:, lr_scheduler:, criterion:, train:), not a {root.GetValueKind().ToString().ToLowerInvariant()}.");
+                    ?? throw new ConfigException($"Config file '{path}' must be a mapping of sections (dataloader:, model:, optimizer:, lr_scheduler:, criterion:, augment:, train:), not a {root.GetValueKind().ToString().ToLowerInvariant()}.");
             }
             catch (YamlDotNet.Core.YamlException e)
             {
@@ -299,7 +340,7 @@ public sealed record TrainingConfig
             string where = string.IsNullOrEmpty(e.Path) ? "" : $" at '{e.Path.TrimStart('$', '.')}'";
             string what = e.Message.Contains("could not be mapped", StringComparison.Ordinal)
                 ? "unknown key" : "value of the wrong type";
-            throw new ConfigException($"Config '{source}': {what}{where}. {FirstSentence(e.Message)} Valid sections: dataloader, model, optimizer, lr_scheduler, criterion, train.");
+            throw new ConfigException($"Config '{source}': {what}{where}. {FirstSentence(e.Message)} Valid sections: dataloader, model, optimizer, lr_scheduler, criterion, augment, train.");
         }
     }
 

@@ -45,7 +45,7 @@ public class TrainerTests
         "train.pretrain_epochs=2", "train.finetune_epochs=2", "train.finetune_lr_decay=0.5", "train.seed=3", "optimizer.learning_rate=0.003",
         "lr_scheduler.warmup_epochs=0.5", "criterion.num_samples=3", "criterion.uniform_lambda=1", "train.val_epochs=1"];
 
-    static (Trainer, PcmeModel, SoftContrastiveLoss) Build(TrainingConfig c)
+    static (Trainer, PcmeModel, RetrievalObjective) Build(TrainingConfig c)
     {
         torch.manual_seed(c.Train.Seed);
         var model = new PcmeModel(new ImageEncoder(new SmallCnn(4), 8), new CaptionEncoder(12, 6, 8));
@@ -53,7 +53,7 @@ public class TrainerTests
         return (new Trainer(model, loss, c, CPU, Arch, "{\"words\":[]}"), model, loss);
     }
 
-    static ValidationResult Validate(PcmeModel m, SoftContrastiveLoss l) =>
+    static ValidationResult Validate(PcmeModel m, RetrievalObjective l) =>
         new(-m.img_enc.fc.weight.abs().mean().item<float>(), "{}");
 
     static string TempDir() => Path.Combine(Path.GetTempPath(), $"pcme-train-{Guid.NewGuid():N}");
@@ -79,7 +79,7 @@ public class TrainerTests
             Assert.Equal(4, resumed.EpochsCompleted);
             Assert.Equal(full.History.Select(h => h.Loss), resumed.History.Select(h => h.Loss));
             Assert.Equal(full.History.Select(h => h.Validation), resumed.History.Select(h => h.Validation));
-            Assert.Equal(l1.shift.item<float>(), l3.shift.item<float>());
+            Assert.Equal(((SoftContrastiveLoss)l1).shift.item<float>(), ((SoftContrastiveLoss)l3).shift.item<float>());
             foreach (var (k, v) in m1.state_dict())
                 Assert.True(v.eq(m3.state_dict()[k]).all().item<bool>(), $"parameter {k} differs after resume");
             Assert.Equal(4, File.ReadAllLines(Path.Combine(b, "metrics.jsonl")).Length);
