@@ -63,6 +63,50 @@ internal sealed class SeededRandom
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
+    /// <summary>
+    /// log of a Gamma(<paramref name="shape"/>, 1) draw. Marsaglia and Tsang (2000), "A simple method for
+    /// generating gamma variables": for shape a &gt;= 1, with d = a - 1/3 and c = 1 / sqrt(9 d), draw
+    /// x ~ N(0, 1), v = (1 + c x)^3 until v &gt; 0 and u &lt; 1 - 0.0331 x^4 or log u &lt; x^2 / 2 + d (1 - v + log v);
+    /// the draw is d v. For a &lt; 1, Gamma(a) = Gamma(a + 1) U^(1/a) (their boosting step), kept in log space
+    /// so that a tiny shape cannot underflow to 0. Uses only this stream: reproducible bit for bit on one platform
+    /// (Math.Log, Exp and Sqrt are the C runtime's; their last ulp may differ between platforms).
+    /// </summary>
+    public double NextLogGamma(double shape)
+    {
+        if (!(shape > 0) || double.IsInfinity(shape)) throw new ArgumentOutOfRangeException(nameof(shape), shape, "The gamma shape must be positive and finite.");
+        double boost = 0;
+        if (shape < 1)
+        {
+            boost = Math.Log(1.0 - NextDouble()) / shape;   // U in (0, 1]: log finite
+            shape += 1;
+        }
+        double d = shape - 1.0 / 3.0, c = 1.0 / Math.Sqrt(9.0 * d);
+        while (true)
+        {
+            double x = NextGaussian();
+            double t = 1.0 + c * x;
+            if (t <= 0) continue;
+            double v = t * t * t;
+            double u = 1.0 - NextDouble();                  // (0, 1]
+            double x2 = x * x;
+            if (u < 1.0 - 0.0331 * x2 * x2 || Math.Log(u) < 0.5 * x2 + d * (1.0 - v + Math.Log(v)))
+                return Math.Log(d) + Math.Log(v) + boost;
+        }
+    }
+
+    /// <summary>
+    /// A Beta(<paramref name="a"/>, <paramref name="b"/>) draw as X / (X + Y) for X ~ Gamma(a), Y ~ Gamma(b)
+    /// (<see cref="NextLogGamma"/>), computed as the logistic of log X - log Y so that it stays in [0, 1]
+    /// and finite for any shapes. numpy's <c>np.random.beta</c> (used by the official mixup) draws the same
+    /// distribution with other bits.
+    /// </summary>
+    public double NextBeta(double a, double b)
+    {
+        double logX = NextLogGamma(a), logY = NextLogGamma(b);
+        double z = logY - logX;                             // X / (X + Y) = 1 / (1 + e^z)
+        return z >= 0 ? Math.Exp(-z) / (1.0 + Math.Exp(-z)) : 1.0 / (1.0 + Math.Exp(z));
+    }
+
     /// <summary>Fisher-Yates shuffle in place.</summary>
     public void Shuffle<T>(IList<T> items)
     {

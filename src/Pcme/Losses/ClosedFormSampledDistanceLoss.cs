@@ -120,6 +120,102 @@ public sealed class ClosedFormSampledDistanceLoss : RetrievalObjective
         nn.functional.logsigmoid(where(targets, logits, logits.neg())).neg().mean();
 
     /// <summary>
+    /// Pseudo-positives for soft targets (i2t direction; pass transposes for t2i), the official
+    /// <c>_recompute_matched</c>: per row the ground truth is the column of the largest target, every pair
+    /// whose logit is at least the ground truth's becomes a pseudo-positive, and its target is raised to that
+    /// row maximum. Returned: the pairs whose target that raises, i.e. pseudo-positives not already at the
+    /// row maximum (the official count, pseudo-positives minus one ground truth per row, when the maximum is
+    /// unique). Without gradient; bool [R, C].
+    /// <para>Ties of the largest target (several positives in a row: duplicated images, the relevance
+    /// regime, or an exact lambda = 0.5 mix) use the smallest logit among the tied columns, the rule of
+    /// <see cref="PseudoPositives"/>; the official <c>torch.max</c> would take the first tied column, which
+    /// depends on the caption order. With a unique maximum, which is every row the official code produces
+    /// except an exact tie, the two are the same; on 0/1 targets this is exactly <see cref="PseudoPositives"/>.</para>
+    /// </summary>
+    /// <param name="logits">Pair logits [R, C].</param>
+    /// <param name="targets">Soft targets [R, C] in [0, 1] (floating point).</param>
+    public static Tensor SoftPseudoPositives(Tensor logits, Tensor targets)
+    {
+        var y = CheckSoft(targets, logits.shape[0], logits.shape[1]);
+        using var _ = no_grad();
+        var x = logits.detach();
+        var rowMax = y.amax([1], keepdim: true);
+        var atMax = y.eq(rowMax);
+        var threshold = x.masked_fill(atMax.logical_not(), double.PositiveInfinity).amin([1], keepdim: true);
+        return x.ge(threshold).logical_and(atMax.logical_not());
+    }
+
+    /// <summary>
+    /// <paramref name="targets"/> with the <see cref="SoftPseudoPositives"/> raised to their row's largest
+    /// target (official <c>_matched[pseudo] = gt_label</c>); without gradient.
+    /// </summary>
+    /// <param name="logits">Pair logits [R, C].</param>
+    /// <param name="targets">Soft targets [R, C].</param>
+    /// <param name="raised">The pairs raised (<see cref="SoftPseudoPositives"/>).</param>
+    public static Tensor WithSoftPseudoPositives(Tensor logits, Tensor targets, out Tensor raised)
+    {
+        raised = SoftPseudoPositives(logits, targets);
+        using var _ = no_grad();
+        var y = targets.detach();
+        return where(raised, y.amax([1], keepdim: true).expand_as(y), y);
+    }
+
+    /// <summary>
+    /// Mean binary cross-entropy with logits against soft targets y in [0, 1] (official
+    /// <c>nn.BCEWithLogitsLoss</c>): y softplus(-x) + (1 - y) softplus(x), written as
+    /// -[y log s(x) + (1 - y) log s(-x)] with stable log-sigmoids, finite for every finite logit.
+    /// On 0/1 targets it equals <see cref="BinaryCrossEntropy"/>.
+    /// </summary>
+    /// <param name="logits">x, any shape.</param>
+    /// <param name="targets">y, floating point, same shape.</param>
+    public static Tensor SoftBinaryCrossEntropy(Tensor logits, Tensor targets)
+    {
+        var y = targets.to(logits.dtype);
+        return y.mul(nn.functional.logsigmoid(logits)).add(y.neg().add(1).mul(nn.functional.logsigmoid(logits.neg()))).neg().mean();
+    }
+
+    static Tensor CheckSoft(Tensor targets, long rows, long cols)
+    {
+        if (targets.dim() != 2 || targets.shape[0] != rows || targets.shape[1] != cols)
+            throw new ArgumentException($"The soft targets must be [{rows}, {cols}] (rows: first modality, columns: second); got [{string.Join(", ", targets.shape)}].");
+        if (!targets.is_floating_point())
+            throw new ArgumentException($"Soft targets must be floating point; got {targets.dtype} (use Forward for a bool match matrix).");
+        return targets;
+    }
+
+    /// <summary>
+    /// The PCME++ objective against soft targets, e.g. the mixed-sample augmentation's (official
+    /// <c>forward</c> with a float <c>matched</c>): 2 BCE(logits, y) + KlWeight (KL_img + KL_cap) +
+    /// alpha (BCE(logits, y_i2t~) + BCE(logits, y_t2i~)), where ~ raises the pseudo-positives of rows
+    /// (i2t, on the logits) or of columns (t2i, on the transposes) to their row's largest target
+    /// (<see cref="SoftPseudoPositives"/>). Each BCE is a mean over the B_a x B_b pairs.
+    /// <see cref="PcmeppLossOutput.PseudoPositiveCount"/> counts the raised pairs, i2t plus t2i.
+    /// </summary>
+    /// <param name="image">B_a image embeddings (mu, h).</param>
+    /// <param name="caption">B_b caption embeddings (mu, h).</param>
+    /// <param name="targets">[B_a, B_b] soft targets in [0, 1], floating point (converted to the logits' dtype).</param>
+    public PcmeppLossOutput ForwardSoft(GaussianEmbedding image, GaussianEmbedding caption, Tensor targets)
+    {
+        var csd = Distance(image, caption);
+        var logits = Logits(csd);
+        var y = CheckSoft(targets, image.Count, caption.Count).to(logits.dtype);
+        var matchLoss = SoftBinaryCrossEntropy(logits, y).mul(2);
+        var kl = Regularizers.KlToStandardNormalMean(image).add(Regularizers.KlToStandardNormalMean(caption));
+        var loss = Options.KlWeight == 0 ? matchLoss : matchLoss.add(kl.mul(Options.KlWeight));
+        Tensor? pseudoLoss = null;
+        long pseudoCount = 0;
+        if (Options.PseudoPositiveWeight != 0)
+        {
+            var rowTargets = WithSoftPseudoPositives(logits, y, out var rows);                          // i2t
+            var columnTargets = WithSoftPseudoPositives(logits.t(), y.t(), out var columns).t();        // t2i
+            pseudoLoss = SoftBinaryCrossEntropy(logits, rowTargets).add(SoftBinaryCrossEntropy(logits, columnTargets));
+            pseudoCount = rows.sum().add(columns.sum()).item<long>();
+            loss = loss.add(pseudoLoss.mul(Options.PseudoPositiveWeight));
+        }
+        return new PcmeppLossOutput(loss, matchLoss, kl, pseudoCount, logits, csd, pseudoLoss);
+    }
+
+    /// <summary>
     /// The PCME++ objective for images x captions (official <c>forward</c>):
     /// 2 BCE(logits, match) + KlWeight (KL_img + KL_cap) + alpha (BCE_i2t~ + BCE_t2i~), where ~ marks
     /// the match matrix with the pseudo-positives of rows (i2t) or columns (t2i) added.
