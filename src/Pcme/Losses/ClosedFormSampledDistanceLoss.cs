@@ -66,11 +66,12 @@ public sealed class ClosedFormSampledDistanceLoss : RetrievalObjective
     }
 
     /// <inheritdoc />
-    public override Tensor Objective(ObjectiveInput input)
-    {
-        RequireHardTargets(input);   // the soft-target path comes with mixed-sample augmentation
-        return Forward(input.Image, input.Caption, input.Match).Loss;
-    }
+    /// <remarks>Soft targets (mixed samples) take <see cref="ForwardSoft"/>, hard positives <see cref="Forward"/>.</remarks>
+    public override Tensor Objective(ObjectiveInput input) =>
+        input.Targets is { } soft ? ForwardSoft(input.Image, input.Caption, soft).Loss : Forward(input.Image, input.Caption, input.Match).Loss;
+
+    /// <inheritdoc />
+    public override bool AcceptsSoftTargets => true;
 
     /// <inheritdoc />
     public override (double NegativeScale, double Shift)? MatchLogit => (Value(negative_scale), Value(shift));

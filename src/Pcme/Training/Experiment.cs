@@ -170,6 +170,9 @@ public sealed class Experiment
         GridFeatureCache? cache = null;
         if (config.Dataloader.FeatureCache is { } folder)
         {
+            if (Methods.CreateMixer(config) is not null)
+                throw new ConfigException($"dataloader.feature_cache = {folder} trains stage 1 on cached grids, and grids cannot be mixed like images " +
+                                          $"(criterion.name = {config.Criterion.Name} mixes samples): set dataloader.feature_cache=null, or augment.mixup=0 and augment.cutmix=0.");
             if (config.Model.ImgFinetune || config.Train.PretrainEpochs == 0)
                 throw new ConfigException($"dataloader.feature_cache = {folder} needs a frozen backbone in stage 1 (model.img_finetune = false and train.pretrain_epochs > 0); " +
                                           "set dataloader.feature_cache=null to train on pixels.");

@@ -121,6 +121,23 @@ public static class Methods
     }
 
     /// <summary>
+    /// PCME++'s mixed-sample augmentation as the config sets it (augment.*; unset keys: the official
+    /// configs/pcmepp.yaml values), or null when the method does not use it or both alphas are 0.
+    /// </summary>
+    public static Pcme.Data.MixedSampleAugmentation? CreateMixer(TrainingConfig config)
+    {
+        if (!Get(config.Criterion.Name).MixedSamples) return null;
+        var a = config.Augment;
+        var o = new Pcme.Data.MixedSampleAugmentationOptions();
+        o = o with
+        {
+            MixupAlpha = a.Mixup ?? o.MixupAlpha, CutmixAlpha = a.Cutmix ?? o.CutmixAlpha, SwitchProbability = a.MixupSwitchProb ?? o.SwitchProbability,
+            MixRatio = a.MixBatchRatio ?? o.MixRatio, LabelSmoothing = a.MixupSmoothing ?? o.LabelSmoothing,
+        };
+        return o.MixupAlpha > 0 || o.CutmixAlpha > 0 ? new Pcme.Data.MixedSampleAugmentation(o) : null;
+    }
+
+    /// <summary>
     /// The objective a config names, with each key's official default where the config leaves it unset
     /// (PCME: naver-ai/pcme CUB config in the kit's doubled convention; PCME++: naver-ai/pcmepp configs/pcmepp.yaml;
     /// VSE++: fartashf/vsepp; PVSE: yalesong/pvse's COCO command; InfoNCE: naver-ai/pcmepp configs/others/info_nce.yaml).

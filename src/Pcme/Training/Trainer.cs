@@ -72,6 +72,7 @@ public sealed class Trainer
     readonly ArchitectureInfo architecture;
     readonly string? vocabularyJson;
     readonly ITrainingOptimizer optimizer;
+    readonly Pcme.Data.MixedSampleAugmentation? mixer;
 
     /// <summary>
     /// Creates a trainer; model and criterion are moved to <paramref name="device"/>. The optimizer is the
@@ -84,6 +85,9 @@ public sealed class Trainer
         this.architecture = architecture; this.vocabularyJson = vocabularyJson;
         model.to(device); criterion.to(device);
         this.optimizer = optimizer ?? Optimizers.Create(config.Optimizer, model.parameters().Concat(criterion.parameters()));
+        mixer = Methods.CreateMixer(config);
+        if (mixer is not null && !criterion.AcceptsSoftTargets)
+            throw new ConfigException($"augment.mixup / augment.cutmix make soft match targets, which {criterion.GetName()} cannot train on; set both to 0.");
     }
 
     /// <summary>Total epochs over both stages.</summary>
@@ -216,6 +220,12 @@ public sealed class Trainer
         // Any dropout draws from the global generator: reseed it per step so resuming reproduces it.
         manual_seed(unchecked(seed * 1_000_003L + globalStep));
         var batch = data.Load(captions, seed, epoch, step, device);
+        // PCME++'s mixed samples (its Sec. 3.4): pixels only; a cached grid is not an image to mix (Experiment refuses the pair).
+        if (mixer is not null && !data.ImagesAreGrids)
+        {
+            var mixed = mixer.Apply(batch.Images, batch.Match, seed, epoch, step);
+            batch = batch with { Images = mixed.Images, Targets = mixed.Targets };
+        }
         var image = data.ImagesAreGrids ? model.EncodeGrids(batch.Images) : model.EncodeImages(batch.Images);
         var caption = model.EncodeCaptions(batch.Tokens, batch.Lengths);
         var sampling = new Generator(unchecked((ulong)(seed * 7_919L + globalStep * 104_729L + 17)), device);

@@ -86,6 +86,28 @@ public class MethodsTests
     }
 
     [Fact]
+    public void Pcme_plus_plus_trains_on_mixed_samples_unless_switched_off()
+    {
+        string a = TempDir(), b = TempDir();
+        try
+        {
+            Assert.NotNull(Methods.CreateMixer(Config("pcme++")));
+            Assert.NotNull(Methods.CreateMixer(Config("pcme++-mu")));       // the twin differs only in sigma
+            Assert.Null(Methods.CreateMixer(Config("pcme++", "augment.mixup=0", "augment.cutmix=0")));
+            Assert.Null(Methods.CreateMixer(Config("pcme")));
+            var (t1, _, _, _) = Build(Config("pcme++", "train.pretrain_epochs=1"));
+            var mixed = t1.Fit(new ToyData(), Validate, a);
+            var (t2, _, _, _) = Build(Config("pcme++", "train.pretrain_epochs=1", "augment.mixup=0", "augment.cutmix=0"));
+            var plain = t2.Fit(new ToyData(), Validate, b);
+            Assert.NotEqual(plain.History[0].Loss, mixed.History[0].Loss);   // same weights and batches: only the mixing differs
+            // Mixed samples need an objective that takes soft targets, and pixels, not cached grids.
+            var e = Assert.Throws<ConfigException>(() => ConfigChecks.Validate(TrainingConfig.Load(null, [.. Keys, "criterion.name=vse++", "augment.cutmix=1"])));
+            Assert.Contains("augment.mixup / augment.cutmix", e.Message);
+        }
+        finally { foreach (var d in new[] { a, b }) if (Directory.Exists(d)) Directory.Delete(d, true); }
+    }
+
+    [Fact]
     public void Unset_keys_take_each_official_code_s_defaults()
     {
         var pcme = (SoftContrastiveLoss)Experiment.CreateCriterion(Config("pcme"));
