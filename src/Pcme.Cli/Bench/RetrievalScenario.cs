@@ -37,7 +37,8 @@ public static class RetrievalScenario
         var gemm = BenchHarness.Measure(Gemm, 1, 5);
         var options = new RetrievalOptions(QueryBlock: 256, MemoryBudgetBytes: 256L << 20);
         var scorers = new JsonArray();
-        foreach (var name in new[] { "cosine", "l2", "csd", "wasserstein", "kl", "reverse-kl", "js", "elk", "bhattacharyya", "matmul", "mc" })
+        foreach (var name in new[] { "cosine", "l2", "csd", "wasserstein", "kl", "reverse-kl", "js", "elk", "bhattacharyya", "matmul", "mc",
+                                     "official-kl", "official-reverse-kl", "official-min", "official-max" })
         {
             using var scorerScope = NewDisposeScope();   // the prepared sides below are freed with each scorer
             var scorer = Scorer.Create(name, size.Samples, 10, 10);
@@ -117,7 +118,7 @@ public static class RetrievalScenario
     public static int? GemmMultipleFloor(string scorer, int samples) => scorer switch
     {
         "cosine" or "l2" or "csd" or "matmul" => 1,
-        "wasserstein" or "kl" or "reverse-kl" => 2,
+        "wasserstein" or "kl" or "reverse-kl" or "official-kl" or "official-reverse-kl" => 2,
         "js" => 4,
         "mc" => samples * samples,
         _ => null,
