@@ -88,13 +88,15 @@ public static class PcmeFormatters
             "Gaussian embeddings (sigma = exp(mean(h)/2) per item)");
     }
 
-    /// <summary>Both directions' metrics (R@K, R-Precision, mAP@R, PMRP when present, query and gallery counts) and RSUM.</summary>
+    /// <summary>Both directions' metrics (R@K, P@K, R-Precision, mAP@R, PMRP when present, query and gallery counts) and RSUM.</summary>
     public static Html MetricsHtml(CrossModalMetrics metrics, string? caption = null)
     {
         var ks = metrics.ImageToText.Recalls.Select(r => r.K).ToArray();
+        var pks = metrics.ImageToText.Precisions.Select(p => p.K).ToArray();
         bool pmrp = metrics.ImageToText.Pmrp is not null || metrics.TextToImage.Pmrp is not null;
         var header = new List<string> { "direction" };
         header.AddRange(ks.Select(k => $"R@{k}"));
+        header.AddRange(pks.Select(k => $"P@{k}"));
         header.AddRange(["R-P", "mAP@R"]);
         if (pmrp) header.Add("PMRP");
         header.AddRange(["queries", "gallery"]);
@@ -102,6 +104,7 @@ public static class PcmeFormatters
         {
             var row = new List<string> { name };
             row.AddRange(ks.Select(k => m.HasRecallAt(k) ? Number(m.RecallAt(k)) : "-"));
+            row.AddRange(pks.Select(k => m.HasPrecisionAt(k) ? Number(m.PrecisionAt(k)) : "-"));
             row.AddRange([Number(m.RPrecision), Number(m.MapAtR)]);
             if (pmrp) row.Add(m.Pmrp is { } p ? Number(p.Mean) : "-");
             row.AddRange([m.QueryCount.ToString(System.Globalization.CultureInfo.InvariantCulture), m.GalleryCount.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

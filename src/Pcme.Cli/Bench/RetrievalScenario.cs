@@ -37,7 +37,8 @@ public static class RetrievalScenario
         var gemm = BenchHarness.Measure(Gemm, 1, 5);
         var options = new RetrievalOptions(QueryBlock: 256, MemoryBudgetBytes: 256L << 20);
         var scorers = new JsonArray();
-        foreach (var name in new[] { "cosine", "l2", "csd", "wasserstein", "kl", "reverse-kl", "js", "elk", "bhattacharyya", "matmul", "mc", "max-cosine" })
+        foreach (var name in new[] { "cosine", "l2", "csd", "wasserstein", "kl", "reverse-kl", "js", "elk", "bhattacharyya", "matmul", "mc",
+                                     "official-kl", "official-reverse-kl", "official-min", "official-max", "max-cosine" })
         {
             using var scorerScope = NewDisposeScope();   // the prepared sides below are freed with each scorer
             // max-cosine at PVSE's K = 2: the D columns are two D/2-wide embeddings per item.
@@ -118,7 +119,7 @@ public static class RetrievalScenario
     public static int? GemmMultipleFloor(string scorer, int samples) => scorer switch
     {
         "cosine" or "l2" or "csd" or "matmul" => 1,
-        "wasserstein" or "kl" or "reverse-kl" => 2,
+        "wasserstein" or "kl" or "reverse-kl" or "official-kl" or "official-reverse-kl" => 2,
         "js" => 4,
         "mc" => samples * samples,
         "max-cosine" => 2,   // K = 2: a (2Q x 2G) GEMM of width D/2, i.e. K x the baseline

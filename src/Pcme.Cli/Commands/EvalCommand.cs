@@ -52,13 +52,18 @@ public static class EvalCommand
 
             var results = new JsonArray();
             var table = new Table().Title($"{ds.Name}: {ds.Images.Count} images, {ds.Captions.Count} captions ({proto})")
-                .AddColumn("scorer").AddColumn("dir").AddColumn("R@1").AddColumn("R@5").AddColumn("R@10").AddColumn("R-P").AddColumn("mAP@R").AddColumn("PMRP");
+                .AddColumn("scorer").AddColumn("dir").AddColumn("R@1").AddColumn("R@5").AddColumn("R@10");
+            int[] precisionKs = [1, 5, 10, 50, 100];   // EvaluationOptions' default: the official CUB evaluator's P@5-P@100, and P@1
+            foreach (var k in precisionKs) table.AddColumn($"P@{k}");
+            table.AddColumn("R-P").AddColumn("mAP@R").AddColumn("PMRP");
             foreach (var result in ModelEvaluation.Evaluate(images, captions, ds, scorers, protocol: evalProtocol))
             {
                 var m = result.Metrics;
                 results.Add(new JsonObject { ["scorer"] = result.Scorer, ["metrics"] = m.ToJson() });
                 foreach (var (dir, x) in new[] { ("i2t", m.ImageToText), ("t2i", m.TextToImage) })
-                    table.AddRow(result.Scorer, dir, F(x.RecallAt(1)), F(x.RecallAt(5)), F(x.RecallAt(10)), F(x.RPrecision), F(x.MapAtR), x.Pmrp is { } pm ? F(pm.Mean) : "-");
+                    table.AddRow([result.Scorer, dir, F(x.RecallAt(1)), F(x.RecallAt(5)), F(x.RecallAt(10)),
+                        .. precisionKs.Select(k => x.HasPrecisionAt(k) ? F(x.PrecisionAt(k)) : "-"),
+                        F(x.RPrecision), F(x.MapAtR), x.Pmrp is { } pm ? F(pm.Mean) : "-"]);
             }
             if (r.GetValue(json))
             {

@@ -24,6 +24,8 @@ static class RankingEngine
         var firstRank = new int[queryCount];
         var rPrecision = new double[queryCount];
         var averagePrecision = new double[queryCount];
+        var precisionKs = options.PrecisionKs.Distinct().Order().ToArray();
+        var relevantInTop = precisionKs.Select(_ => new int[queryCount]).ToArray();
         Array.Fill(firstRank, -1);
         Array.Fill(rPrecision, double.NaN);
         Array.Fill(averagePrecision, double.NaN);
@@ -45,11 +47,11 @@ static class RankingEngine
             {
                 var padded = PaddedRelevant(relevance, start, count, maxRelevant, block.device);
                 var positions = byCounting ? PositionsByCounting(block, padded) : PositionsFromOrder(order!, padded);
-                Score(positions.cpu().data<long>().ToArray(), relevance, start, count, maxRelevant, relevantCount, firstRank, rPrecision, averagePrecision);
+                Score(positions.cpu().data<long>().ToArray(), relevance, start, count, maxRelevant, relevantCount, firstRank, rPrecision, averagePrecision, precisionKs, relevantInTop);
             }
             if (plausible is not null) plausible.Add(order!, start, count);
         }
-        return new QueryOutcomes(relevantCount, firstRank, rPrecision, averagePrecision, plausible?.Outcomes());
+        return new QueryOutcomes(relevantCount, firstRank, rPrecision, averagePrecision, plausible?.Outcomes(), precisionKs, relevantInTop);
     }
 
     static void CheckLabels(PlausibleMatchLabels labels, int queryCount, int galleryCount)
@@ -131,10 +133,11 @@ static class RankingEngine
     /// From the positions of each query's R relevant items (row b of <paramref name="gathered"/>, first R
     /// entries), sorted to p_1 &lt; ... &lt; p_R: first rank = p_1; R-Precision = #{i : p_i &lt; R} / R;
     /// AP@R = (1/R) sum_{i : p_i &lt; R} i / (p_i + 1), because the precision at the i-th relevant item's
-    /// position is i / (p_i + 1).
+    /// position is i / (p_i + 1); relevant in the top K = #{i : p_i &lt; K} for each K of <paramref name="precisionKs"/>
+    /// (ascending), as the official <c>precision_at_k</c> counts them (K past the gallery counts every relevant item).
     /// </summary>
     static void Score(long[] gathered, GalleryRelevance relevance, int start, int count, int maxRelevant,
-        int[] relevantCount, int[] firstRank, double[] rPrecision, double[] averagePrecision)
+        int[] relevantCount, int[] firstRank, double[] rPrecision, double[] averagePrecision, int[] precisionKs, int[][] relevantInTop)
     {
         var positions = new long[maxRelevant];
         for (int b = 0; b < count; b++)
@@ -154,6 +157,12 @@ static class RankingEngine
             firstRank[q] = (int)positions[0];
             rPrecision[q] = (double)inTopR / r;
             averagePrecision[q] = precisionSum / r;
+            int seen = 0;
+            for (int c = 0; c < precisionKs.Length; c++)
+            {
+                while (seen < r && positions[seen] < precisionKs[c]) seen++;
+                relevantInTop[c][q] = seen;
+            }
         }
     }
 

@@ -31,6 +31,12 @@ public sealed record EvaluationOptions
     public IReadOnlyList<int> RecallKs { get; init; } = [1, 5, 10];
 
     /// <summary>
+    /// The cut-offs of Precision@K (default 1, 5, 10, 50, 100: the official CUB evaluator's 5, 10, 50, 100, plus 1;
+    /// any positive K, or none). P@K = |relevant in the top K| / K, also when K exceeds the gallery.
+    /// </summary>
+    public IReadOnlyList<int> PrecisionKs { get; init; } = [1, 5, 10, 50, 100];
+
+    /// <summary>
     /// Queries ranked at once. Peak memory is about 24 bytes x block x gallery (scores, sort indices,
     /// positions); 128 x 25,000 captions is ~80 MB. Results do not depend on it.
     /// </summary>
@@ -45,6 +51,7 @@ public sealed record EvaluationOptions
     internal EvaluationOptions Validated()
     {
         if (RecallKs.Count == 0 || RecallKs.Any(k => k < 1)) throw new ArgumentException($"Recall cut-offs must be positive; got [{string.Join(", ", RecallKs)}].");
+        if (PrecisionKs.Any(k => k < 1)) throw new ArgumentException($"Precision cut-offs must be positive; got [{string.Join(", ", PrecisionKs)}].");
         if (QueryBlockSize < 1) throw new ArgumentOutOfRangeException(nameof(QueryBlockSize), QueryBlockSize, "The query block size must be at least 1.");
         if (Pmrp.Zetas.Count == 0 || Pmrp.Zetas.Any(z => z < 0 || z > 250)) throw new ArgumentException($"PMRP thresholds must lie in [0, 250]; got [{string.Join(", ", Pmrp.Zetas)}].");
         return this;
@@ -83,12 +90,16 @@ public sealed record PlausibleMatchOutcomes(IReadOnlyList<int> Zetas, IReadOnlyL
 /// <param name="RPrecision">Fraction of the top R that are relevant; NaN when R = 0.</param>
 /// <param name="AveragePrecisionAtR">(1/R) sum_{i &lt;= R} P(i) rel(i); NaN when R = 0.</param>
 /// <param name="Plausible">PMRP outcomes when labels were given; otherwise null.</param>
+/// <param name="PrecisionKs">The cut-offs of <paramref name="RelevantInTop"/>, ascending and distinct (null = none).</param>
+/// <param name="RelevantInTop">[cut-off index][query] the number of relevant items among the query's top K (0 when R = 0); null = none.</param>
 public sealed record QueryOutcomes(
     IReadOnlyList<int> RelevantCount,
     IReadOnlyList<int> FirstRelevantRank,
     IReadOnlyList<double> RPrecision,
     IReadOnlyList<double> AveragePrecisionAtR,
-    PlausibleMatchOutcomes? Plausible)
+    PlausibleMatchOutcomes? Plausible,
+    IReadOnlyList<int>? PrecisionKs = null,
+    IReadOnlyList<IReadOnlyList<int>>? RelevantInTop = null)
 {
     /// <summary>Number of queries.</summary>
     public int Count => RelevantCount.Count;
@@ -98,6 +109,18 @@ public sealed record QueryOutcomes(
 
     /// <summary>Whether a relevant item of <paramref name="query"/> is among its top <paramref name="k"/>.</summary>
     public bool IsHitAt(int query, int k) => FirstRelevantRank[query] >= 0 && FirstRelevantRank[query] < k;
+
+    /// <summary>
+    /// Precision@<paramref name="k"/> of <paramref name="query"/>: |relevant in its top K| / K, a fraction in [0, 1]
+    /// (0 when nothing is relevant); K must be one of <see cref="PrecisionKs"/>.
+    /// </summary>
+    public double PrecisionAt(int query, int k)
+    {
+        int index = -1;
+        for (int c = 0; c < (PrecisionKs?.Count ?? 0) && index < 0; c++) if (PrecisionKs![c] == k) index = c;
+        if (index < 0) throw new KeyNotFoundException($"Precision was computed at K = {string.Join(", ", PrecisionKs ?? [])}, not {k}.");
+        return (double)RelevantInTop![index][query] / k;
+    }
 }
 
 /// <summary>The metrics of one direction and the per-query outcomes they were averaged from.</summary>
@@ -106,7 +129,7 @@ public sealed record QueryOutcomes(
 public sealed record RetrievalEvaluation(RetrievalMetrics Metrics, QueryOutcomes Queries);
 
 /// <summary>
-/// Ranking metrics of a score matrix [Q, G] (queries x gallery, higher = better): Recall@K, R-Precision,
+/// Ranking metrics of a score matrix [Q, G] (queries x gallery, higher = better): Recall@K, Precision@K, R-Precision,
 /// mAP@R, and PMRP when multi-hot labels are given (shared/DESIGN.md §3).
 /// <para>
 /// <b>How it works.</b> Queries are processed in blocks of <see cref="EvaluationOptions.QueryBlockSize"/> on the
@@ -162,9 +185,11 @@ public static class RetrievalEvaluator
             throw new ArgumentException($"None of the {outcomes.Count} queries has a relevant gallery item; check the relevance (ids, folds).");
         var recalls = options.RecallKs.Distinct().Order()
             .Select(k => new RecallAtK(k, 100.0 * answerable.Count(q => outcomes.IsHitAt(q, k)) / answerable.Length)).ToArray();
+        var precisions = (outcomes.PrecisionKs ?? []).Select(k => new PrecisionAtK(k, 100.0 * answerable.Average(q => outcomes.PrecisionAt(q, k)))).ToArray();
         var firstRanks = answerable.Select(q => (double)outcomes.FirstRelevantRank[q]).Order().ToArray();
         return new RetrievalMetrics(
             recalls,
+            precisions,
             100.0 * answerable.Average(q => outcomes.RPrecision[q]),
             100.0 * answerable.Average(q => outcomes.AveragePrecisionAtR[q]),
             outcomes.Plausible is { } p ? SummarisePlausible(p, CountRankedGallery(plausible!, options.Pmrp)) : null,

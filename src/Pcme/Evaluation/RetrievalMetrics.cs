@@ -8,6 +8,14 @@ namespace Pcme.Evaluation;
 /// <param name="Percent">Hit rate in percent, [0, 100].</param>
 public sealed record RecallAtK(int K, double Percent);
 
+/// <summary>
+/// Precision@K of one direction: the mean over queries of |relevant in the top K| / K, in percent (the official
+/// CUB evaluator's <c>precision_at_k</c>, which reports a fraction). K past the gallery still divides by K, as there.
+/// </summary>
+/// <param name="K">The cut-off.</param>
+/// <param name="Percent">Mean precision in percent, [0, 100].</param>
+public sealed record PrecisionAtK(int K, double Percent);
+
 /// <summary>PMRP at one Hamming threshold zeta.</summary>
 /// <param name="Zeta">Gallery item j is a plausible match for query q when Hamming(labels(q), labels(j)) &lt;= zeta.</param>
 /// <param name="RPrecision">Mean over queries of the fraction of the top R that are plausible (R = number of plausible matches), percent.</param>
@@ -71,6 +79,11 @@ public sealed record PmrpMetrics(IReadOnlyList<PmrpAtZeta> PerZeta, int QueryCou
 /// item cannot be answered and are left out of every mean; <see cref="QueriesWithoutRelevant"/> counts them.
 /// </summary>
 /// <param name="Recalls">Recall@K for each requested K (default 1, 5, 10), ascending K.</param>
+/// <param name="Precisions">
+/// Precision@K for each requested K (default 1, 5, 10, 50, 100), ascending K. The official CUB evaluator averages
+/// over every query; here, as for every metric, queries with nothing relevant are left out (CUB has none).
+/// P@1 always equals R@1.
+/// </param>
 /// <param name="RPrecision">Mean over queries of |relevant in top R| / R, R = number of relevant items of the query.</param>
 /// <param name="MapAtR">mAP@R (Musgrave et al. 2020): mean over queries of (1/R) sum_{i &lt;= R} P(i) rel(i).</param>
 /// <param name="Pmrp">Plausible-Match R-Precision when multi-hot labels were given; otherwise null.</param>
@@ -82,6 +95,7 @@ public sealed record PmrpMetrics(IReadOnlyList<PmrpAtZeta> PerZeta, int QueryCou
 /// <param name="FoldCount">How many evaluations were averaged into this record (1 unless it is a fold mean; counts are then totals over folds).</param>
 public sealed record RetrievalMetrics(
     IReadOnlyList<RecallAtK> Recalls,
+    IReadOnlyList<PrecisionAtK> Precisions,
     double RPrecision,
     double MapAtR,
     PmrpMetrics? Pmrp,
@@ -98,6 +112,13 @@ public sealed record RetrievalMetrics(
 
     /// <summary>Whether Recall@<paramref name="k"/> was computed.</summary>
     public bool HasRecallAt(int k) => Recalls.Any(r => r.K == k);
+
+    /// <summary>Precision@<paramref name="k"/> in percent; throws when K was not computed.</summary>
+    public double PrecisionAt(int k) => Precisions.FirstOrDefault(p => p.K == k)?.Percent
+        ?? throw new KeyNotFoundException($"Precision was computed at K = {string.Join(", ", Precisions.Select(p => p.K))}, not {k}.");
+
+    /// <summary>Whether Precision@<paramref name="k"/> was computed.</summary>
+    public bool HasPrecisionAt(int k) => Precisions.Any(p => p.K == k);
 
     /// <summary>
     /// RSUM: R@1 + R@5 + R@10 of image-to-text plus the same of text-to-image (the COCO summary number,
@@ -121,10 +142,14 @@ public sealed record RetrievalMetrics(
         var ks = parts[0].Recalls.Select(r => r.K).ToArray();
         if (parts.Any(p => !p.Recalls.Select(r => r.K).SequenceEqual(ks)))
             throw new ArgumentException("Results to average must share their recall cut-offs.", nameof(parts));
+        var pks = parts[0].Precisions.Select(p => p.K).ToArray();
+        if (parts.Any(p => !p.Precisions.Select(x => x.K).SequenceEqual(pks)))
+            throw new ArgumentException("Results to average must share their precision cut-offs.", nameof(parts));
         if (parts.Any(p => (p.Pmrp is null) != (parts[0].Pmrp is null)))
             throw new ArgumentException("Either every result to average has PMRP or none has.", nameof(parts));
         return new RetrievalMetrics(
             ks.Select((k, i) => new RecallAtK(k, parts.Average(p => p.Recalls[i].Percent))).ToArray(),
+            pks.Select((k, i) => new PrecisionAtK(k, parts.Average(p => p.Precisions[i].Percent))).ToArray(),
             parts.Average(p => p.RPrecision),
             parts.Average(p => p.MapAtR),
             parts[0].Pmrp is null ? null : PmrpMetrics.Average(parts.Select(p => p.Pmrp!).ToArray()),
@@ -137,16 +162,20 @@ public sealed record RetrievalMetrics(
     }
 
     /// <summary>
-    /// As JSON: <c>{"recall": {"1": .., "5": .., "10": ..}, "r_precision", "map_at_r", "pmrp" (object or null),
+    /// As JSON: <c>{"recall": {"1": .., "5": .., "10": ..}, "precision": {"1": .., "5": .., "10": .., "50": .., "100": ..},
+    /// "r_precision", "map_at_r", "pmrp" (object or null),
     /// "median_rank", "mean_rank", "queries", "queries_without_relevant", "gallery", "folds"}</c>.
     /// </summary>
     public JsonObject ToJson()
     {
         var recall = new JsonObject();
         foreach (var r in Recalls) recall[r.K.ToString(CultureInfo.InvariantCulture)] = MetricsJson.Number(r.Percent);
+        var precision = new JsonObject();
+        foreach (var p in Precisions) precision[p.K.ToString(CultureInfo.InvariantCulture)] = MetricsJson.Number(p.Percent);
         return new JsonObject
         {
             ["recall"] = recall,
+            ["precision"] = precision,
             ["r_precision"] = MetricsJson.Number(RPrecision),
             ["map_at_r"] = MetricsJson.Number(MapAtR),
             ["pmrp"] = Pmrp?.ToJson(),

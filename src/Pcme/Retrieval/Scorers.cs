@@ -63,9 +63,14 @@ public abstract class Scorer
     /// <summary>Per-side work done once before tiling (the retrieval engine calls it); by default nothing.</summary>
     public virtual ScoringSet PrepareGallery(ScoringSet gallery) => gallery;
 
-    /// <summary>The names of every scorer <see cref="Create"/> knows.</summary>
+    /// <summary>
+    /// The names of every scorer <see cref="Create"/> knows. The <c>official-*</c> ones reproduce the official
+    /// code's CUB evaluation exactly where it differs from the correct form (<see cref="OfficialKlScorer"/>,
+    /// <see cref="OfficialCoordinateExtremeScorer"/>); the official code's other variants are the kit's own names.
+    /// </summary>
     public static readonly IReadOnlyList<string> Names =
-        ["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd", "max-cosine"];
+        ["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd",
+         "official-kl", "official-reverse-kl", "official-min", "official-max", "max-cosine"];
 
     /// <summary>
     /// Creates a scorer by name. <paramref name="samples"/> is J for <c>mc</c>/<c>matmul</c>;
@@ -86,6 +91,10 @@ public abstract class Scorer
         "js" => new SymmetricKlScorer(),
         "bhattacharyya" => new BhattacharyyaScorer(),
         "csd" => new CsdScorer(),
+        "official-kl" => new OfficialKlScorer(reverse: false),
+        "official-reverse-kl" => new OfficialKlScorer(reverse: true),
+        "official-min" => new OfficialCoordinateExtremeScorer(largest: false),
+        "official-max" => new OfficialCoordinateExtremeScorer(largest: true),
         _ => throw new ArgumentException($"Unknown scorer '{name}'. Choose one of: {string.Join(", ", Names)}, all."),
     };
 }

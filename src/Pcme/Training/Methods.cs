@@ -74,7 +74,7 @@ public static class Methods
     /// <summary>
     /// The config with another method: criterion.name replaced; the criterion keys are kept when both methods are of one
     /// family (PCME and its twin share a, b) and reset to the new method's official defaults otherwise; the augment
-    /// section likewise; model.eval_method kept only where the new method can score with it.
+    /// section and model.eval_method likewise (and eval_method only where the new method can score with it).
     /// </summary>
     public static TrainingConfig WithMethod(TrainingConfig config, string method)
     {
@@ -84,7 +84,9 @@ public static class Methods
         criterion = DropUnread(criterion, to);
         var augment = from.Family == to.Family ? config.Augment : new AugmentConfig();
         var next = config with { Criterion = criterion, Augment = augment, Model = config.Model with { Probabilistic = true } };
-        string? eval = config.Model.EvalMethod;
+        // A validation scorer chosen for one family (the synthetic config's cosine for PCME) is that family's choice:
+        // another family validates with its own official scorer (PCME++: csd), as its code does.
+        string? eval = from.Family == to.Family ? config.Model.EvalMethod : null;
         if (eval is not null && ConfigChecks.ScorerProblem(next, eval) is not null) eval = null;
         return next with { Model = next.Model with { EvalMethod = eval } };
     }

@@ -33,8 +33,10 @@ public class CommandsTests
             Assert.True(eval.Code == 0, eval.Err);
             var doc = JsonNode.Parse(eval.Out)!;
             var scorers = doc["results"]!.AsArray().Select(x => (string)x!["scorer"]!).ToArray();
-            Assert.Equal(["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd"], scorers);
+            Assert.Equal(["cosine", "l2", "mc", "matmul", "elk", "wasserstein", "kl", "reverse-kl", "js", "bhattacharyya", "csd",
+                "official-kl", "official-reverse-kl", "official-min", "official-max"], scorers);
             Assert.All(doc["results"]!.AsArray(), x => Assert.InRange((double)x!["metrics"]!["t2i"]!["r_precision"]!, 0, 100));
+            Assert.All(doc["results"]!.AsArray(), x => Assert.InRange((double)x!["metrics"]!["i2t"]!["precision"]!["5"]!, 0, 100));
 
             string emb = Path.Combine(run, "emb.safetensors");
             var embed = Pcme("embed", "--checkpoint", best, "--dataset", "synthetic", "--synthetic-images", "60", "--out", emb);

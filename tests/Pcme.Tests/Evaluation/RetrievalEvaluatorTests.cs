@@ -213,7 +213,8 @@ public class RetrievalEvaluatorTests
         Assert.Equal(4, lines.Length);
         Assert.StartsWith("direction", lines[0]);
         Assert.Contains("R@10", lines[0]);
-        Assert.Matches(@"^i2t\s+37\.50\s+87\.50\s+100\.00\s+41\.67\s+36\.81\s+-\s+8\s+6$", lines[1]);
+        // R@1 R@5 R@10, P@1 P@5 P@10 P@50 P@100 (PrecisionAtKTests), R-P, mAP@R, PMRP, queries, gallery.
+        Assert.Matches(@"^i2t\s+37\.50\s+87\.50\s+100\.00\s+37\.50\s+27\.50\s+16\.25\s+3\.25\s+1\.6\d\s+41\.67\s+36\.81\s+-\s+8\s+6$", lines[1]);
         Assert.Equal("RSUM 450.00", lines[3]);
     }
 

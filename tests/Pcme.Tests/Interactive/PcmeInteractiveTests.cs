@@ -129,11 +129,13 @@ public class PcmeInteractiveTests
     [Fact]
     public void Metric_tables_have_one_row_per_direction_or_scorer()
     {
-        static RetrievalMetrics M(double r1) => new([new RecallAtK(1, r1), new RecallAtK(5, 90), new RecallAtK(10, 95)], 40, 30, null, 1, 2, 10, 0, 50);
+        static RetrievalMetrics M(double r1) => new([new RecallAtK(1, r1), new RecallAtK(5, 90), new RecallAtK(10, 95)], [new PrecisionAtK(1, r1), new PrecisionAtK(5, 17.25)], 40, 30, null, 1, 2, 10, 0, 50);
         var metrics = new CrossModalMetrics(M(50), M(60));
         var html = PcmeFormatters.MetricsHtml(metrics).Markup;
         Assert.Contains(">i2t<", html);
         Assert.Contains(">60.00<", html);
+        Assert.Contains(">P@5<", html);
+        Assert.Contains(">17.25<", html);
         Assert.Contains($"RSUM {metrics.Rsum:0.0}", html);
         Assert.DoesNotContain("PMRP", html);
         var scorers = PcmeFormatters.ScorerTable([new ScorerResult("mc", metrics, 0.25), new ScorerResult("elk", metrics, 0.5)]).Markup;

@@ -163,7 +163,8 @@ public class MethodsTests
         Assert.Null(twin.Model.EvalMethod);                    // mc needs sigma: back to the twin's own scorer
         var pp = Methods.WithMethod(pcme, "pcme++");
         Assert.Null(pp.Criterion.InitShift);                   // PCME's doubled-convention b means nothing to PCME++
-        Assert.Equal("mc", pp.Model.EvalMethod);
+        Assert.Null(pp.Model.EvalMethod);                      // nor PCME's validation scorer: PCME++ validates with its own (csd)
+        Assert.Equal("mc", Methods.WithMethod(pcme, "pcme").Model.EvalMethod);
         ConfigChecks.Validate(twin); ConfigChecks.Validate(pp);
     }
 
