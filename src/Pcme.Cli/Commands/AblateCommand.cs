@@ -41,7 +41,7 @@ public static class AblateCommand
         if (configFile is null && !synthetic) throw new UserInputException("--config FILE is required for real data sets (see configs/cub.yaml and configs/coco.yaml).");
         if (configFile is { Exists: false }) throw new UserInputException($"Config file '{configFile.FullName}' does not exist.");
         var baseConfig = configFile is null ? TrainingConfig.FromJson(TrainingConfig.Synthetic.ToJson()) : TrainingConfig.Load(configFile.FullName);
-        if (overrides.Length > 0) baseConfig = baseConfig.WithOverrides(overrides);
+        if (overrides.Length > 0) baseConfig = Methods.WithOverrides(baseConfig, overrides);
         EmbedCommand.Resolve(baseConfig.Train.Device);
         if (glove is { Exists: false }) throw new UserInputException($"GloVe file '{glove.FullName}' does not exist.");
         var seedList = List(seeds, "--seeds").Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v

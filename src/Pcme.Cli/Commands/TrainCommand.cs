@@ -35,7 +35,7 @@ public static class TrainCommand
         if (configFile is null && !synthetic) throw new UserInputException("--config FILE is required for real data sets (see configs/cub.yaml and configs/coco.yaml).");
         if (configFile is { Exists: false }) throw new UserInputException($"Config file '{configFile.FullName}' does not exist.");
         var config = configFile is null ? TrainingConfig.FromJson(TrainingConfig.Synthetic.ToJson()) : TrainingConfig.Load(configFile.FullName);
-        if (overrides.Length > 0) config = config.WithOverrides(overrides);
+        if (overrides.Length > 0) config = Methods.WithOverrides(config, overrides);
         EmbedCommand.Resolve(config.Train.Device);
 
         var train = WithRelevance(data.Load(r, DatasetRole.Train)!, relevance, "--relevance");

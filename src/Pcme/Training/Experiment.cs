@@ -70,7 +70,7 @@ public sealed record TrainedModel(PcmeModel Model, RetrievalObjective Criterion,
 /// <summary>
 /// The one place a run is assembled (like open_clip's <c>create_model_and_transforms</c>): <see cref="Create"/>
 /// takes a config and the data and returns every part a run needs, after checking every value; <see cref="Train"/>
-/// runs it. <c>pcme train</c>, <c>pcme demo</c>, <see cref="SyntheticStudy"/>, the notebooks and the benches build
+/// runs it. <c>pcme train</c>, <c>pcme demo</c>, <see cref="Ablation"/>, the notebooks and the benches build
 /// through it.
 /// </summary>
 public sealed class Experiment

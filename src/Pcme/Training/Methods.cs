@@ -91,6 +91,24 @@ public static class Methods
         return next with { Model = next.Model with { EvalMethod = eval } };
     }
 
+    /// <summary>
+    /// Applies command-line overrides (<c>section.key=value</c>) so that switching the method works from any config:
+    /// a <c>criterion.name</c> override first switches the method (<see cref="WithMethod"/>: another family's criterion
+    /// keys are reset to the new method's defaults), then the other overrides apply on top.
+    /// </summary>
+    public static TrainingConfig WithOverrides(TrainingConfig config, IReadOnlyList<string> overrides)
+    {
+        var names = overrides.Where(o => o.Trim().StartsWith("criterion.name=", StringComparison.Ordinal)).ToArray();
+        if (names.Length > 0)
+        {
+            string name = names[^1].Trim()["criterion.name=".Length..].Trim();
+            Get(name);   // an unknown name is one line naming the choices
+            config = WithMethod(config, name);
+        }
+        var rest = overrides.Except(names).ToArray();
+        return rest.Length > 0 ? config.WithOverrides(rest) : config;
+    }
+
     static CriterionConfig DropUnread(CriterionConfig c, MethodSpec m)
     {
         bool R(string key) => m.Keys.Contains(key);

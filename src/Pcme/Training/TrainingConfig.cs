@@ -278,7 +278,7 @@ public sealed record TrainingConfig
         var current = new List<string>();
         foreach (var (section, node) in root)
             foreach (var (key, value) in node!.AsObject())
-                if (value is not null) current.Add($"{section}.{key}={(value is JsonArray ? value.ToJsonString() : value.ToJsonString().Trim('"'))}");
+                if (value is not null) current.Add($"{section}.{key}={(value is JsonValue v && v.TryGetValue<string>(out var text) ? text : value.ToJsonString())}");
         return Load(null, current.Concat(overrides));
     }
 

@@ -19,6 +19,31 @@ public class CommandsTests
     }
 
     [Fact]
+    public void A_method_switched_on_the_command_line_trains_evaluates_and_embeds_with_its_own_scorer()
+    {
+        string run = Path.Combine(Path.GetTempPath(), $"pcme-cli-{Guid.NewGuid():N}");
+        try
+        {
+            // The synthetic config's criterion section is PCME's: --set criterion.name resets it to PVSE's official defaults.
+            var train = Pcme("train", "--dataset", "synthetic", "--synthetic-images", "60", "--out", run, "--set", "criterion.name=pvse",
+                "--set", "train.pretrain_epochs=1", "--set", "model.embed_dim=8");
+            Assert.True(train.Code == 0, train.Err + train.Out);
+            Assert.Contains("max-cosine", train.Out);                          // validated with PVSE's best-of-K^2 cosine
+            string best = Path.Combine(run, "checkpoints", "best");
+            var eval = Pcme("eval", "--checkpoint", best, "--dataset", "synthetic", "--synthetic-images", "60", "--scorer", "all", "--json");
+            Assert.True(eval.Code == 0, eval.Err);
+            Assert.Equal(["max-cosine"], JsonNode.Parse(eval.Out)!["results"]!.AsArray().Select(x => (string)x!["scorer"]!));
+            var bad = Pcme("eval", "--checkpoint", best, "--dataset", "synthetic", "--synthetic-images", "60", "--scorer", "mc");
+            Assert.Equal(2, bad.Code);
+            Assert.Contains("match logit", bad.Err);
+            string emb = Path.Combine(run, "emb.safetensors");
+            Assert.Equal(0, Pcme("embed", "--checkpoint", best, "--dataset", "synthetic", "--synthetic-images", "60", "--out", emb).Code);
+            Assert.Equal(new long[] { 6, 16 }, Safetensors.LoadStateDict(emb)["image_mu"].shape);   // K = 2 unit vectors of D = 8 per item
+        }
+        finally { if (Directory.Exists(run)) Directory.Delete(run, true); }
+    }
+
+    [Fact]
     public void Train_eval_and_embed_work_end_to_end_and_reject_bad_input_with_one_line()
     {
         string run = Path.Combine(Path.GetTempPath(), $"pcme-cli-{Guid.NewGuid():N}");
@@ -57,9 +82,13 @@ public class CommandsTests
                 (["train", "--dataset", "cub", "--config", "/nonexistent/cub.yaml", "--out", run + "z"], "/nonexistent/cub.yaml"),
                 (["eval", "--checkpoint", best, "--dataset", "imagenet"], "imagenet"),
                 (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "optimizer.name=adamq"], "optimizer.name"),
+                (["ablate", "--methods", "pcme,vse+", "--out", run + "a"], "vse+"),
+                (["ablate", "--seeds", "0,x", "--out", run + "a"], "--seeds"),
+                (["ablate", "--positives", "own", "--out", run + "a"], "own"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "criterion.name=vse++", "--set", "criterion.vib_beta=0.1"], "criterion.vib_beta"),
                 (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "train.pretrain_epochs=-1"], "train.pretrain_epochs"),
                 (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "model.n_samples_inference=0"], "model.n_samples_inference"),
-                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "criterion.name=vse++"], "criterion.name"),
+                (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "criterion.name=vsepp"], "vsepp"),
                 (["train", "--dataset", "synthetic", "--out", run + "x", "--set", "lr_scheduler.name=step"], "lr_scheduler.name"),
                 (["train", "--dataset", "synthetic", "--out", run + "x", "--relevance", "/nonexistent/rel.json"], "/nonexistent/rel.json"),
             })

@@ -4,7 +4,7 @@ using Pcme.Cli.Commands;
 
 namespace Pcme.Tests.Cli;
 
-/// <summary>One small demo run shared by the tests that read its output (it trains two models).</summary>
+/// <summary>One small demo run shared by the tests that read its output (it trains four models).</summary>
 public sealed class DemoRun : IDisposable
 {
     public string Folder { get; } = Path.Combine(Path.GetTempPath(), $"pcme-demo-{Guid.NewGuid():N}");
@@ -25,32 +25,41 @@ public sealed class DemoRun : IDisposable
 public class DemoTests(DemoRun demo) : IClassFixture<DemoRun>
 {
     [Fact]
-    public void Demo_json_has_metrics_per_model_scorer_and_direction_sigma_per_level_and_a_report()
+    public void Demo_json_has_every_method_s_metrics_sigma_per_level_match_mass_claims_and_a_report()
     {
         Assert.Equal(ExitCodes.Ok, demo.Code);
         var doc = demo.Doc;
-        var metrics = doc["metrics"]!.AsArray();
-        var pairs = metrics.Select(m => ((string)m!["model"]!, (string)m["result"]!["scorer"]!)).ToHashSet();
-        Assert.Contains(("mu-only", "cosine"), pairs);
-        foreach (var s in new[] { "cosine", "mc", "elk", "wasserstein", "csd" }) Assert.Contains(("pcme", s), pairs);
-        foreach (var m in metrics)
+        var runs = doc["runs"]!.AsArray();
+        Assert.Equal(DemoCommand.Methods, runs.Select(r => (string)r!["method"]!));
+        Assert.All(runs, r => Assert.Equal("same_image", (string)r!["positives"]!));   // the official label regime
+        foreach (var r in runs)
         {
-            var r = m!["result"]!["metrics"]!;
-            Assert.NotNull(r["i2t"]!["r_precision"]);
-            Assert.NotNull(r["t2i"]!["recall"]);
+            var m = r!["metrics"]!;
+            Assert.InRange((double)m["i2t_rp"]!, 0, 100);
+            Assert.InRange((double)m["t2i_r1"]!, 0, 100);
+            bool probabilistic = (string)r["method"]! is "pcme" or "pcme++";
+            Assert.Equal(probabilistic, r["spearman_sigma_relevant"] is not null);
+            var levels = r["levels"]!.AsArray();
+            Assert.True(levels.Count >= 3);
+            Assert.All(levels, l => Assert.True((double)l!["mean_predicted_matches"]! > 0));   // every demo method has a match probability
+            Assert.All(levels, l => Assert.Equal(probabilistic, l!["mean_sigma"] is not null));
         }
-        var levels = doc["sigma_by_specificity"]!.AsArray();
-        Assert.True(levels.Count >= 3);
-        Assert.All(levels, l => Assert.True((double)l!["mean_sigma"]! > 0));
-        double rho = (double)doc["spearman_relevant_images_vs_sigma"]!;
-        Assert.InRange(rho, -1, 1);
+        // Evaluation used every scorer for the probabilistic methods, the means only for the twins.
+        Assert.Contains("elk", runs[0]!["by_scorer"]!.AsObject().Select(kv => kv.Key));
+        Assert.Equal(["cosine", "l2"], runs[1]!["by_scorer"]!.AsObject().Select(kv => kv.Key));
+        // Paired differences against each twin, and one verdict per claim with its numbers.
+        Assert.Contains(doc["paired"]!.AsArray(), p => (string)p!["method"]! == "pcme++" && (string)p["twin"]! == "pcme++-mu" && (string)p["metric"]! == "t2i_rp");
+        var claims = doc["claims"]!.AsArray();
+        Assert.Equal(4, claims.Count);
+        Assert.All(claims, c => Assert.Contains((string)c!["verdict"]!, new[] { "holds", "holds on average", "does not hold", "opposite" }));
         string report = (string)doc["report"]!;
         Assert.True(File.Exists(report));
         string html = File.ReadAllText(report);
-        Assert.Contains("R-Precision", html);
+        Assert.Contains("R-P i2t", html);
         Assert.DoesNotContain("src=\"http", html);
-        Assert.True(File.Exists(Path.Combine(demo.Folder, "pcme", "checkpoints", "best", "state.json")));
-        Assert.Single(File.ReadAllLines(Path.Combine(demo.Folder, "mu-only", "metrics.jsonl")));
+        Assert.True(File.Exists(Path.Combine(demo.Folder, "pcme", "same_image", "seed-1", "checkpoints", "best", "state.json")));
+        Assert.Single(File.ReadAllLines(Path.Combine(demo.Folder, "soft-contrastive", "same_image", "seed-1", "metrics.jsonl")));
+        Assert.True(File.Exists(Path.Combine(demo.Folder, "results.json")));
     }
 
     [Pcme.Tests.Plots.BrowserFact]
@@ -60,7 +69,7 @@ public class DemoTests(DemoRun demo) : IClassFixture<DemoRun>
         Assert.True(Pcme.Tests.Plots.BrowserRenderTests.Available, Pcme.Tests.Plots.BrowserRenderTests.InstallHint);
         string dom = Pcme.Tests.Plots.BrowserRenderTests.DumpDom((string)demo.Doc["report"]!, Path.Combine(demo.Folder, "profile"));
         var sections = System.Text.RegularExpressions.Regex.Matches(dom, "<section class=\"pcme-chart\"");
-        Assert.Equal(5, sections.Count);
+        Assert.Equal(4, sections.Count);   // sigma per level, match mass, R@1 per sigma bin, training loss
         for (int i = 0; i < sections.Count; i++)
         {
             int end = i + 1 < sections.Count ? sections[i + 1].Index : dom.Length;
