@@ -105,9 +105,9 @@ public static class AblateCommand
         }
         string report = AblationReport.Write(result, Path.Combine(output, "report.html"));
         if (json) { stdout.WriteLine(result.ToJson()); return ExitCodes.Ok; }
-        AnsiConsole.Write(AblationReport.SummaryTable(result));
-        if (AblationReport.PairedTable(result) is { } paired) AnsiConsole.Write(paired);
-        AnsiConsole.Write(AblationReport.LevelTable(result));
+        AnsiConsole.Write(AblationConsole.Summary(result));
+        if (AblationConsole.Paired(result) is { } paired) AnsiConsole.Write(paired);
+        AnsiConsole.Write(AblationConsole.Levels(result));
         AnsiConsole.MarkupLine($"results: [link]{Markup.Escape(Path.Combine(output, "results.json"))}[/]; report: [link]{Markup.Escape(report)}[/] ({result.Seconds:F0} s)");
         return ExitCodes.Ok;
     }

@@ -2,17 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Pcme.Data;
+using Pcme.Plots;
 using Pcme.Runtime;
 using Pcme.Training;
 using Spectre.Console;
 
 namespace Pcme.Cli.Commands;
-
-/// <summary>One claim of the paper and what the demo measured about it.</summary>
-/// <param name="Claim">The claim, in one line.</param>
-/// <param name="Verdict">holds / holds on average / does not hold / opposite, from the per-seed numbers.</param>
-/// <param name="Evidence">The numbers: paired differences or correlations, mean ± sd and per seed.</param>
-public sealed record DemoClaim(string Claim, string Verdict, string Evidence);
 
 /// <summary>
 /// <c>pcme demo</c>: README's main command. One <see cref="Ablation"/> on the synthetic set: PCME, its mu-only twin, PCME++
@@ -109,7 +104,7 @@ public static class DemoCommand
                 });
         }
         string reportPath = AblationReport.Write(result, Path.Combine(outputDirectory, "report.html"));
-        var claims = Claims(result);
+        var claims = Ablation.Claims(result);
         if (json)
         {
             var doc = JsonNode.Parse(result.ToJson())!.AsObject();
@@ -118,54 +113,12 @@ public static class DemoCommand
             output.WriteLine(doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             return ExitCodes.Ok;
         }
-        console.Write(AblationReport.SummaryTable(result));
-        if (AblationReport.PairedTable(result) is { } paired) console.Write(paired);
-        console.Write(AblationReport.LevelTable(result));
-        var claimTable = new Table().Title("the paper's claims, as measured here").AddColumn("claim").AddColumn("verdict").AddColumn("evidence");
-        foreach (var c in claims) claimTable.AddRow(Markup.Escape(c.Claim), Markup.Escape(c.Verdict), Markup.Escape(c.Evidence));
-        console.Write(claimTable);
+        console.Write(AblationConsole.Summary(result));
+        if (AblationConsole.Paired(result) is { } paired) console.Write(paired);
+        console.Write(AblationConsole.Levels(result));
+        console.Write(AblationConsole.Claims(claims));
         console.MarkupLine($"Report: [link]{Markup.Escape(reportPath)}[/]  ({result.Seconds:F0} s in all)");
         return ExitCodes.Ok;
     }
 
-    static string F(double v, string f = "0.0") => v.ToString(f, CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// What holds, per claim, from the paired differences (method minus twin, same seed and batches) and the sigma
-    /// correlations: "holds" when every seed agrees, "holds on average" when the mean does, else "does not hold"
-    /// ("opposite" for a correlation of the other sign in every seed).
-    /// </summary>
-    public static IReadOnlyList<DemoClaim> Claims(AblationResult r)
-    {
-        var claims = new List<DemoClaim>();
-        foreach (var regime in r.Runs.Select(x => x.Positives).Distinct())
-        {
-            foreach (var method in new[] { "pcme", "pcme++" })
-            {
-                var twin = Pcme.Training.Methods.Get(method).MuOnlyTwin!;
-                var rp = new[] { "i2t_rp", "t2i_rp" }.Select(k => r.Paired.FirstOrDefault(p => p.Method == method && p.Positives == regime && p.Metric == k)).ToArray();
-                if (rp.All(p => p is not null))
-                {
-                    bool every = rp.All(p => p!.PerSeed.All(d => d >= 0)), mean = rp.All(p => p!.Difference.Mean >= 0);
-                    claims.Add(new DemoClaim($"{method} retrieves at least as well as its mu-only twin ({twin}), {regime} labels (R-Precision, both directions)",
-                        every ? "holds" : mean ? "holds on average" : "does not hold",
-                        string.Join("; ", rp.Select(p => $"{(p!.Metric.StartsWith("i2t") ? "i2t" : "t2i")} Δ {p.Difference.Format("F2")} [{string.Join(", ", p.PerSeed.Select(d => d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}]"))));
-                }
-                var runs = r.Runs.Where(x => x.Method == method && x.Positives == regime && x.SpearmanSigmaRelevant is not null).ToArray();
-                if (runs.Length > 0)
-                {
-                    var rho = runs.Select(x => x.SpearmanSigmaRelevant!.Value).ToArray();
-                    string verdict = rho.All(v => v >= 0.5) ? "holds" : rho.Average() >= 0.5 ? "holds on average" : rho.All(v => v < 0) ? "opposite" : "does not hold";
-                    var vague = runs.SelectMany(x => x.Levels).Where(l => l.Level is not null).GroupBy(l => l.Level!.Value).OrderBy(g => g.Key).ToArray();
-                    string mass = vague.Length > 1 && vague[^1].All(l => l.MeanPredictedMatches is not null)
-                        ? $"; matches per caption at level {vague[0].Key} / {vague[^1].Key}: labelled {F(vague[0].Average(l => l.MeanRelevantImages))} / {F(vague[^1].Average(l => l.MeanRelevantImages))}, " +
-                          $"predicted {F(vague[0].Average(l => l.MeanPredictedMatches!.Value))} / {F(vague[^1].Average(l => l.MeanPredictedMatches!.Value))}"
-                        : "";
-                    claims.Add(new DemoClaim($"{method}: vaguer captions get larger sigma (Spearman(sigma, relevant images) >= 0.5), {regime} labels", verdict,
-                        $"Spearman {MeanSd.Of(rho).Format("F3")} [{string.Join(", ", rho.Select(v => v.ToString("0.000", CultureInfo.InvariantCulture)))}]{mass}"));
-                }
-            }
-        }
-        return claims;
-    }
 }

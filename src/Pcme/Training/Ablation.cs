@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -89,6 +90,12 @@ public sealed record AblationRunResult
     /// <summary>Mean training loss of each epoch.</summary>
     public required IReadOnlyList<double> Loss { get; init; }
 }
+
+/// <summary>One claim of the paper and what an ablation measured about it.</summary>
+/// <param name="Claim">The claim, in one line.</param>
+/// <param name="Verdict">holds / holds on average / does not hold / opposite, from the per-seed numbers.</param>
+/// <param name="Evidence">The numbers: paired differences or correlations, mean ± sd and per seed.</param>
+public sealed record AblationClaim(string Claim, string Verdict, string Evidence);
 
 /// <summary>Mean and standard deviation (n - 1) over seeds.</summary>
 public sealed record MeanSd(double Mean, double Sd, int N)
@@ -330,4 +337,45 @@ public static class Ablation
     }
 
     static double[] Values(Tensor t) => t.to(float64).cpu().data<double>().ToArray();
+
+    static string F(double v, string f = "0.0") => v.ToString(f, CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// What holds, per claim, from the paired differences (method minus twin, same seed and batches) and the sigma
+    /// correlations: "holds" when every seed agrees, "holds on average" when the mean does, else "does not hold"
+    /// ("opposite" for a correlation of the other sign in every seed).
+    /// </summary>
+    public static IReadOnlyList<AblationClaim> Claims(AblationResult r)
+    {
+        var claims = new List<AblationClaim>();
+        foreach (var regime in r.Runs.Select(x => x.Positives).Distinct())
+        {
+            foreach (var method in new[] { "pcme", "pcme++" })
+            {
+                var twin = Methods.Get(method).MuOnlyTwin!;
+                var rp = new[] { "i2t_rp", "t2i_rp" }.Select(k => r.Paired.FirstOrDefault(p => p.Method == method && p.Positives == regime && p.Metric == k)).ToArray();
+                if (rp.All(p => p is not null))
+                {
+                    bool every = rp.All(p => p!.PerSeed.All(d => d >= 0)), mean = rp.All(p => p!.Difference.Mean >= 0);
+                    claims.Add(new AblationClaim($"{method} retrieves at least as well as its mu-only twin ({twin}), {regime} labels (R-Precision, both directions)",
+                        every ? "holds" : mean ? "holds on average" : "does not hold",
+                        string.Join("; ", rp.Select(p => $"{(p!.Metric.StartsWith("i2t") ? "i2t" : "t2i")} Δ {p.Difference.Format("F2")} [{string.Join(", ", p.PerSeed.Select(d => d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}]"))));
+                }
+                var runs = r.Runs.Where(x => x.Method == method && x.Positives == regime && x.SpearmanSigmaRelevant is not null).ToArray();
+                if (runs.Length > 0)
+                {
+                    var rho = runs.Select(x => x.SpearmanSigmaRelevant!.Value).ToArray();
+                    string verdict = rho.All(v => v >= 0.5) ? "holds" : rho.Average() >= 0.5 ? "holds on average" : rho.All(v => v < 0) ? "opposite" : "does not hold";
+                    var vague = runs.SelectMany(x => x.Levels).Where(l => l.Level is not null).GroupBy(l => l.Level!.Value).OrderBy(g => g.Key).ToArray();
+                    string mass = vague.Length > 1 && vague[^1].All(l => l.MeanPredictedMatches is not null)
+                        ? $"; matches per caption at level {vague[0].Key} / {vague[^1].Key}: labelled {F(vague[0].Average(l => l.MeanRelevantImages))} / {F(vague[^1].Average(l => l.MeanRelevantImages))}, " +
+                          $"predicted {F(vague[0].Average(l => l.MeanPredictedMatches!.Value))} / {F(vague[^1].Average(l => l.MeanPredictedMatches!.Value))}"
+                        : "";
+                    claims.Add(new AblationClaim($"{method}: vaguer captions get larger sigma (Spearman(sigma, relevant images) >= 0.5), {regime} labels", verdict,
+                        $"Spearman {MeanSd.Of(rho).Format("F3")} [{string.Join(", ", rho.Select(v => v.ToString("0.000", CultureInfo.InvariantCulture)))}]{mass}"));
+                }
+            }
+        }
+        return claims;
+    }
 }

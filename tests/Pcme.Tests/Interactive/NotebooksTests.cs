@@ -15,7 +15,7 @@ namespace Pcme.Tests.Interactive;
 [Collection("notebooks")]
 public class NotebooksTests(ITestOutputHelper output)
 {
-    static readonly string[] Expected = ["01-hib-background", "02-training-pcme", "03-gradient-weights", "04-test-time-variants", "05-uncertainty"];
+    static readonly string[] Expected = ["01-hib-background", "02-training-pcme", "03-gradient-weights", "04-test-time-variants", "05-uncertainty", "06-ablations"];
 
     /// <summary>One case per notebook, so a failure names it.</summary>
     public static TheoryData<string> Names => new(Expected);

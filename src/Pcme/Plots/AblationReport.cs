@@ -1,11 +1,9 @@
 using System.Globalization;
-using Pcme.Plots;
 using Pcme.Training;
-using Spectre.Console;
 
-namespace Pcme.Cli.Commands;
+namespace Pcme.Plots;
 
-/// <summary>The tables and the offline HTML report of an <see cref="AblationResult"/> (pcme ablate, pcme demo).</summary>
+/// <summary>The tables, charts and offline HTML report of an <see cref="AblationResult"/> (pcme ablate, pcme demo, notebook 06).</summary>
 public static class AblationReport
 {
     static readonly (string Key, string Title)[] Columns =
@@ -51,20 +49,31 @@ public static class AblationReport
         return new ReportTable(["method", "positives", "level", "captions", "mean σ", "labelled matches", "predicted matches"], [.. rows]);
     }
 
-    static Table Console(ReportTable t, string title)
+    /// <summary>Mean caption sigma per specificity level, one line per probabilistic (method, regime); null when no run has both.</summary>
+    public static Plotly.NET.GenericChart? SigmaByLevel(AblationResult r)
     {
-        var table = new Table().Title(title);
-        foreach (var h in t.Header) table.AddColumn(Markup.Escape(h));
-        foreach (var row in t.Rows) table.AddRow(row.Select(Markup.Escape).ToArray());
-        return table;
+        var groups = r.Runs.Where(x => x.Levels.Count > 0 && x.Levels.All(l => l.MeanSigma is not null && l.Level is not null)).GroupBy(x => (x.Method, x.Positives)).ToArray();
+        return groups.Length == 0 ? null : Figures.Lines([.. groups.Select(g =>
+        {
+            var levels = g.SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
+            return new LineSeries($"{g.Key.Method} ({g.Key.Positives})", [.. levels.Select(l => (double)l.Key)], [.. levels.Select(l => l.Average(x => x.MeanSigma!.Value))]);
+        })], "Caption sigma by specificity (0 = most specific)", "specificity level", "mean sigma");
     }
 
-    /// <summary>The summary for the terminal.</summary>
-    public static Table SummaryTable(AblationResult r) => Console(Summary(r), "test split, each method's own scorer: mean ± sd over seeds (%)");
-    /// <summary>The paired differences for the terminal, or null.</summary>
-    public static Table? PairedTable(AblationResult r) => Paired(r) is { } p ? Console(p, "probabilistic minus mu-only twin, same seed and batches: mean ± sd (per seed)") : null;
-    /// <summary>The per-level diagnostics for the terminal.</summary>
-    public static Table LevelTable(AblationResult r) => Console(Levels(r), "caption sigma and match mass per specificity level (mean over seeds)");
+    /// <summary>Labelled matches per caption against each model's predicted matches (sum of its match probabilities), per level; null without levels.</summary>
+    public static Plotly.NET.GenericChart? MatchMass(AblationResult r)
+    {
+        var groups = r.Runs.Where(x => x.Levels.Count > 0 && x.Levels.All(l => l.MeanPredictedMatches is not null && l.Level is not null)).GroupBy(x => (x.Method, x.Positives)).ToArray();
+        if (groups.Length == 0) return null;
+        var labelled = groups[0].SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
+        return Figures.Lines([
+            new LineSeries("labelled", [.. labelled.Select(l => (double)l.Key)], [.. labelled.Select(l => l.Average(x => x.MeanRelevantImages))]),
+            .. groups.Select(g =>
+            {
+                var levels = g.SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
+                return new LineSeries($"{g.Key.Method} ({g.Key.Positives})", [.. levels.Select(l => (double)l.Key)], [.. levels.Select(l => l.Average(x => x.MeanPredictedMatches!.Value))]);
+            })], "Matches per caption: labelled vs. the model's sum of match probabilities", "specificity level", "matching test images per caption");
+    }
 
     /// <summary>Writes the offline HTML report (plotly.js embedded) and returns its full path.</summary>
     public static string Write(AblationResult r, string path)
@@ -75,25 +84,8 @@ public static class AblationReport
             .Table(Summary(r), "Test split (percent; Spearman correlations of caption sigma).");
         if (Paired(r) is { } paired) report.Table(paired, "Probabilistic minus mu-only twin (per-seed values in brackets).");
         report.Table(Levels(r), "Per specificity level: mean caption sigma, labelled matches (relevant test images per caption) and the model's predicted matches (sum of its match probabilities).");
-        var probabilistic = r.Runs.Where(x => x.Levels.All(l => l.MeanSigma is not null && l.Level is not null)).GroupBy(x => (x.Method, x.Positives)).ToArray();
-        if (probabilistic.Length > 0)
-            report.Chart("Mean caption sigma per specificity level", Figures.Lines([.. probabilistic.Select(g =>
-            {
-                var levels = g.SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
-                return new LineSeries($"{g.Key.Method} ({g.Key.Positives})", [.. levels.Select(l => (double)l.Key)], [.. levels.Select(l => l.Average(x => x.MeanSigma!.Value))]);
-            })], "Caption sigma by specificity (0 = most specific)", "specificity level", "mean sigma"));
-        var withMass = r.Runs.Where(x => x.Levels.All(l => l.MeanPredictedMatches is not null && l.Level is not null)).GroupBy(x => (x.Method, x.Positives)).ToArray();
-        if (withMass.Length > 0)
-        {
-            var labelled = withMass[0].SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
-            report.Chart("Predicted vs. labelled match mass", Figures.Lines([
-                new LineSeries("labelled", [.. labelled.Select(l => (double)l.Key)], [.. labelled.Select(l => l.Average(x => x.MeanRelevantImages))]),
-                .. withMass.Select(g =>
-                {
-                    var levels = g.SelectMany(x => x.Levels).GroupBy(l => l.Level!.Value).OrderBy(l => l.Key).ToArray();
-                    return new LineSeries($"{g.Key.Method} ({g.Key.Positives})", [.. levels.Select(l => (double)l.Key)], [.. levels.Select(l => l.Average(x => x.MeanPredictedMatches!.Value))]);
-                })], "Matches per caption: labelled vs. the model's sum of match probabilities", "specificity level", "matching test images per caption"));
-        }
+        if (SigmaByLevel(r) is { } sigma) report.Chart("Mean caption sigma per specificity level", sigma);
+        if (MatchMass(r) is { } mass) report.Chart("Predicted vs. labelled match mass", mass);
         var bins = r.Runs.Where(x => x.RecallBySigma is { Count: > 0 }).GroupBy(x => (x.Method, x.Positives)).ToArray();
         if (bins.Length > 0)
             report.Chart("R@1 per caption-sigma bin", Figures.RecallByUncertaintyBin([.. bins.Select(g => new UncertaintyBinSeries($"{g.Key.Method} ({g.Key.Positives})",
