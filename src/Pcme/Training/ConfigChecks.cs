@@ -111,6 +111,8 @@ public static class ConfigChecks
         int k = Methods.EmbeddingsPerItem(config);
         if (k > 1 && scorer != "max-cosine")
             return $"max-cosine for criterion.name = {config.Criterion.Name} with {k} embeddings per item (the best of the K^2 cosines, PVSE Eq. 5)";
+        if (scorer == "mc" && Methods.Get(config.Criterion.Name).Family != "pcme")
+            return $"a scorer other than mc for criterion.name = {config.Criterion.Name} (mc is PCME's Monte-Carlo match probability; PCME++'s match logit is -a CSD + b: csd)";
         if (!Methods.IsProbabilistic(config) && scorer is not ("cosine" or "l2" or "max-cosine"))
             return $"cosine or l2 for a model without sigma heads (criterion.name = {config.Criterion.Name}{(config.Model.Probabilistic ? "" : ", model.probabilistic = false")})";
         return null;

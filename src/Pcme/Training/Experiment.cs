@@ -43,8 +43,9 @@ public sealed record TrainedModel(PcmeModel Model, RetrievalObjective Criterion,
     /// <remarks>mc needs a method with a match logit (PCME, PCME++); max-cosine takes the model's K embeddings per item.</remarks>
     public Scorer CreateScorer(string name)
     {
-        if (name == "mc" && Criterion.MatchLogit is null)
-            throw new ConfigException($"The mc scorer needs a match logit (a, b); {Architecture.Method} has none. Use {Methods.ValidationScorer(Config)}.");
+        if (name == "mc" && (Criterion.MatchLogit is null || Methods.Get(Architecture.Method).Family != "pcme"))
+            throw new ConfigException($"The mc scorer is PCME's Monte-Carlo match probability with PCME's match logit (a, b); {Architecture.Method} has " +
+                                      $"{(Criterion.MatchLogit is null ? "no match logit" : "the logit -a CSD + b (score it with csd)")}. Use {Methods.ValidationScorer(Config)}.");
         var (a, b) = Criterion.MatchLogit ?? (10, 10);
         return Scorer.Create(name, Config.Model.NSamplesInference, (float)a, (float)b, Architecture.EmbeddingsPerItem);
     }
@@ -52,7 +53,8 @@ public sealed record TrainedModel(PcmeModel Model, RetrievalObjective Criterion,
     /// <summary>The scorers that suit this model: every test-time variant for a probabilistic method, cosine and l2 for a
     /// deterministic one, max-cosine for K &gt; 1 embeddings per item.</summary>
     public IReadOnlyList<string> NaturalScorers => Architecture.EmbeddingsPerItem > 1 ? ["max-cosine"]
-        : Architecture.Probabilistic ? [.. Scorer.Names.Where(n => n != "max-cosine")] : ["cosine", "l2"];
+        : Architecture.Probabilistic ? [.. Scorer.Names.Where(n => n != "max-cosine" && (n != "mc" || Methods.Get(Architecture.Method).Family == "pcme"))]
+        : ["cosine", "l2"];
 
     /// <summary>The learned (a, b) of the match logit (PCME, PCME++); a <see cref="ConfigException"/> for methods without one.</summary>
     public (double NegativeScale, double Shift) MatchLogit => Criterion.MatchLogit

@@ -145,6 +145,7 @@ public class MethodsTests
     [InlineData("criterion.name=infonce", "augment.mixup=2", "augment.mixup")]
     [InlineData("criterion.name=vse++", "model.eval_method=mc", "model.eval_method")]
     [InlineData("criterion.name=pvse", "model.eval_method=cosine", "max-cosine")]
+    [InlineData("criterion.name=pcme++", "model.eval_method=mc", "csd")]
     [InlineData("criterion.name=pcme+", "train.seed=0", "criterion.name")]
     public void Keys_a_method_does_not_read_are_refused_naming_the_key(string name, string key, string named)
     {
