@@ -78,7 +78,7 @@ sealed class CocoRun : IDisposable
         File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
         {
             var o = JsonNode.Parse(l)!.AsObject();
-            o.Remove("Seconds");
+            o.Remove("Seconds"); o.Remove("ValidationSeconds");   // wall times differ between runs
             if (o["ValidationDetails"] is JsonValue v && JsonNode.Parse((string)v!) is JsonObject details)
             {
                 details.Remove("seconds");   // the validation's wall time
