@@ -189,8 +189,7 @@ public static class Ablation
             var sets = new ExperimentData(d.Train, d.Validation)
             {
                 GloVePath = d.GloVePath, Vocabulary = d.Vocabulary,
-                // The official practice: a caption's positive is its own image, so no image appears twice in a batch.
-                Sampling = positives == "same_image" ? BatchSampling.DistinctImages : null,
+                // Experiment's default: distinct images per batch under same_image (the official practice), random pairs under relevance.
             };
             var experiment = Experiment.Create(config, sets);
             bool resume = Directory.Exists(Path.Combine(folder, "checkpoints", "last"));

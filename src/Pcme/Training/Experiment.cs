@@ -25,7 +25,8 @@ public sealed record ExperimentData(ICrossModalDataset Train, ICrossModalDataset
     public string? GloVePath { get; init; }
     /// <summary>The vocabulary; null builds it from the training captions.</summary>
     public Vocabulary? Vocabulary { get; init; }
-    /// <summary>How batches are drawn; null: one caption per class for CUB (the official sampler), random pairs otherwise.</summary>
+    /// <summary>How batches are drawn; null: one caption per class for CUB (the official sampler), distinct images per batch under
+    /// dataloader.positives = same_image, random pairs under relevance.</summary>
     public BatchSampling? Sampling { get; init; }
 }
 
@@ -150,7 +151,10 @@ public sealed class Experiment
         var device = DeviceResolver.Resolve(config.Train.Device);
         var vocabulary = data.Vocabulary ?? Vocabulary.Build(data.Train.Captions.Select(c => c.Text));
         var positives = config.Dataloader.Positives == "relevance" ? PositivePairs.Relevance : PositivePairs.SameImage;
-        var sampling = data.Sampling ?? (data.Train is CubDataset ? BatchSampling.OnePerClass : BatchSampling.RandomPairs);
+        // Official practice: CUB batches one caption per class; with own-image positives no image appears twice in a batch
+        // (so no caption's true image is a negative); with the data set's relevance any pairs may share a batch.
+        var sampling = data.Sampling ?? (data.Train is CubDataset ? BatchSampling.OnePerClass
+            : positives == PositivePairs.SameImage ? BatchSampling.DistinctImages : BatchSampling.RandomPairs);
         if (config.Dataloader.Normalize == "dataset" && config.Dataloader.NormalizeMean is null)
         {
             status?.Report("measuring the training images' mean and std (dataloader.normalize = dataset)");

@@ -80,6 +80,22 @@ public class AblationTests
     }
 
     [Fact]
+    public void Own_image_labels_get_batches_of_distinct_images_and_relevance_labels_random_pairs()
+    {
+        var o = new SyntheticOptions { Seed = 1, ImageCount = 60 };
+        var train = new SyntheticDataset(o, SyntheticSplit.Train);
+        var config = TrainingConfig.Synthetic.WithOverrides(["model.cnn_type=small-4", "model.embed_dim=8", "train.device=cpu"]);
+        var own = Experiment.Create(config.WithOverrides(["dataloader.positives=same_image"]), new ExperimentData(train));
+        Assert.Equal(BatchSampling.DistinctImages, own.Sampling);
+        foreach (var batch in own.TrainingData.EpochBatches(0, config.Dataloader.BatchSize, 3))
+        {
+            var images = BatchSamplers.ImagesOf(train, batch);
+            Assert.Equal(images.Length, images.Distinct().Count());   // no caption's own image is another caption's negative twin
+        }
+        Assert.Equal(BatchSampling.RandomPairs, Experiment.Create(config, new ExperimentData(train)).Sampling);   // the synthetic config: relevance
+    }
+
+    [Fact]
     public void Bad_options_are_refused_before_any_work()
     {
         var o = Options(TempDir());
