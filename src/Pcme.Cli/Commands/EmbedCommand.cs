@@ -42,6 +42,9 @@ public static class EmbedCommand
                 ["checkpoint"] = r.GetValue(checkpoint)!.FullName,
                 ["checkpoint_sha256"] = Pcme.Retrieval.GaussianIndex.CheckpointHash(r.GetValue(checkpoint)!.FullName),
                 ["log_variance"] = "h = log sigma^2 (official PCME logsigma = h / 2)",
+                ["method"] = model.Architecture.Method,
+                // PVSE: each row is K unit vectors of D concatenated (score with max-cosine), not one D*K embedding.
+                ["embeddings_per_item"] = model.Architecture.EmbeddingsPerItem,
                 ["images"] = new JsonArray(ds.Images.Select(i => (JsonNode)JsonValue.Create(i.Id)!).ToArray()),
                 ["image_files"] = new JsonArray(ds.Images.Select(i => (JsonNode?)JsonValue.Create(i.Path)).ToArray()),
                 ["captions"] = new JsonArray(ds.Captions.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["image_id"] = ds.Images[c.ImageIndex].Id, ["text"] = c.Text }).ToArray()),

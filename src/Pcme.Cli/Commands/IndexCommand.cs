@@ -51,6 +51,9 @@ public static class IndexCommand
         try { meta = JsonNode.Parse(File.ReadAllText(sidecar))!.AsObject(); }
         catch (JsonException e) { throw new UserInputException($"'{sidecar}' is not valid JSON ({e.Message}); rewrite it with `pcme embed`."); }
 
+        if (meta["embeddings_per_item"] is JsonValue k && k.GetValue<int>() > 1)
+            throw new UserInputException($"'{sidecar}' holds {k} embeddings per item ({meta["method"]}): their score is the best of K^2 cosines, which no " +
+                                         "single inner-product index serves exactly; search them with `pcme eval` (max-cosine) instead.");
         Dictionary<string, Tensor> tensors;
         try { tensors = Safetensors.LoadStateDict(file.FullName); }
         catch (Exception e) when (e is not OutOfMemoryException) { throw new UserInputException($"'{file.FullName}' cannot be read as safetensors ({e.Message})."); }

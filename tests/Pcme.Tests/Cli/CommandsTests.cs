@@ -39,6 +39,10 @@ public class CommandsTests
             string emb = Path.Combine(run, "emb.safetensors");
             Assert.Equal(0, Pcme("embed", "--checkpoint", best, "--dataset", "synthetic", "--synthetic-images", "60", "--out", emb).Code);
             Assert.Equal(new long[] { 6, 16 }, Safetensors.LoadStateDict(emb)["image_mu"].shape);   // K = 2 unit vectors of D = 8 per item
+            Assert.Equal(2, (int)JsonNode.Parse(File.ReadAllText(emb + ".json"))!["embeddings_per_item"]!);
+            var index = Pcme("index", "build", "--embeddings", emb, "--side", "images", "--scorer", "cosine", "--out", Path.Combine(run, "idx"));
+            Assert.Equal(2, index.Code);                                        // no inner-product index serves the best of K^2 exactly
+            Assert.Contains("max-cosine", index.Err);
         }
         finally { if (Directory.Exists(run)) Directory.Delete(run, true); }
     }
