@@ -78,11 +78,7 @@ public static class TrainStepScenario
             using var scope = NewDisposeScope();
             var img = model.EncodeGrids(grids);
             var cap = model.EncodeCaptions(tokens, lengths);
-            var o = loss.Objective(new ObjectiveInput(img.Embedding, cap.Embedding, match)
-            {
-                Sampling = new Generator((ulong)step++), ImageSet = img.Set, CaptionSet = cap.Set,
-                ImageAttention = img.Set is null ? null : img.MeanAttention, CaptionAttention = cap.Set is null ? null : cap.MeanAttention,
-            });
+            var o = loss.Objective(Trainer.Input(img, cap, match, new Generator((ulong)step++)));
             opt.ZeroGrad();
             o.backward();
             nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), 2);

@@ -209,6 +209,17 @@ public sealed class Trainer
         return new TrainingResult(outputDirectory, history.Count, bestMetric, bestEpoch, history, stop);
     }
 
+    /// <summary>
+    /// What every objective sees of one batch's encoder outputs: the embeddings, the positives, the sampling generator and,
+    /// for K embeddings per item (PVSE), the K vectors and the mean heads' attention maps its diversity term acts on.
+    /// </summary>
+    public static ObjectiveInput Input(EncoderOutput image, EncoderOutput caption, Tensor match, Generator? sampling) =>
+        new(image.Embedding, caption.Embedding, match)
+        {
+            Sampling = sampling, ImageSet = image.Set, CaptionSet = caption.Set,
+            ImageAttention = image.Set is null ? null : image.MeanAttention, CaptionAttention = caption.Set is null ? null : caption.MeanAttention,
+        };
+
     NonFiniteLossException Diverged(string why, int epoch, int step, string last) =>
         new($"Training diverged at epoch {epoch + 1}, step {step + 1}: {why}. Stopped; the last good checkpoint " +
             $"({(Directory.Exists(last) ? last : "none yet")}) is kept. Lower optimizer.learning_rate or train.grad_clip, or check the data.");
@@ -229,11 +240,7 @@ public sealed class Trainer
         var image = data.ImagesAreGrids ? model.EncodeGrids(batch.Images) : model.EncodeImages(batch.Images);
         var caption = model.EncodeCaptions(batch.Tokens, batch.Lengths);
         var sampling = new Generator(unchecked((ulong)(seed * 7_919L + globalStep * 104_729L + 17)), device);
-        var objective = criterion.Objective(new ObjectiveInput(image.Embedding, caption.Embedding, batch.Match)
-        {
-            Targets = batch.Targets, Sampling = sampling, ImageSet = image.Set, CaptionSet = caption.Set,
-            ImageAttention = image.Set is null ? null : image.MeanAttention, CaptionAttention = caption.Set is null ? null : caption.MeanAttention,
-        });
+        var objective = criterion.Objective(Input(image, caption, batch.Match, sampling) with { Targets = batch.Targets });
         double loss = objective.item<float>();
         if (!double.IsFinite(loss)) return (loss, null);
         optimizer.ZeroGrad();
