@@ -77,9 +77,9 @@ public static class DemoCommand
                 return new AblationData(new SyntheticDataset(o, SyntheticSplit.Train), new SyntheticDataset(o, SyntheticSplit.Validation), new SyntheticDataset(o, SyntheticSplit.Test));
             },
         };
-        // The demo always starts afresh: results of an earlier demo (another size or epoch count) are not reused.
-        foreach (var m in Methods)
-            if (Directory.Exists(Path.Combine(outputDirectory, m.Replace("+", "p")))) Directory.Delete(Path.Combine(outputDirectory, m.Replace("+", "p")), true);
+        // The demo trains on this machine every time: its own earlier runs in the folder are replaced (as before), nothing else is touched.
+        foreach (var (m, p, s) in Ablation.Plan(options))
+            if (Directory.Exists(Ablation.RunFolder(outputDirectory, m, p, s))) Directory.Delete(Ablation.RunFolder(outputDirectory, m, p, s), true);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         AblationResult result = null!;
         if (json) result = Ablation.Run(options);

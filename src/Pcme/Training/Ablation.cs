@@ -89,6 +89,8 @@ public sealed record AblationRunResult
     public double MillisecondsPerStep { get; init; }
     /// <summary>Mean training loss of each epoch.</summary>
     public required IReadOnlyList<double> Loss { get; init; }
+    /// <summary>The run's config (<see cref="Ablation.ConfigFor"/>) as JSON: a rerun into the same folder with another config is refused, not read back.</summary>
+    public string? Config { get; init; }
 }
 
 /// <summary>One claim of the paper and what an ablation measured about it.</summary>
@@ -175,17 +177,19 @@ public static class Ablation
         {
             var (method, positives, seed) = plan[i];
             string label = $"{method} / {positives} / seed {seed}";
-            string folder = Path.Combine(options.OutputDirectory, Safe(method), positives, $"seed-{seed}");
+            string folder = RunFolder(options.OutputDirectory, method, positives, seed);
             string resultPath = Path.Combine(folder, "result.json");
+            var config = ConfigFor(options.Config, method, positives, seed);
             if (File.Exists(resultPath))
             {
-                runs.Add(JsonSerializer.Deserialize<AblationRunResult>(File.ReadAllText(resultPath), Json)
-                         ?? throw new DataException($"'{resultPath}' is empty; delete it to retrain that run."));
+                var done = JsonSerializer.Deserialize<AblationRunResult>(File.ReadAllText(resultPath), Json)
+                           ?? throw new DataException($"'{resultPath}' is empty; delete it to retrain that run.");
+                if (done.Config is { } was && was != config.ToJson()) throw OtherConfig(folder);
+                runs.Add(done);
                 progress?.Report(new AblationProgress(i, plan.Count, label, null, "done before"));
                 continue;
             }
             if (!data.TryGetValue(seed, out var d)) data[seed] = d = options.Data(seed);
-            var config = ConfigFor(options.Config, method, positives, seed);
             var sets = new ExperimentData(d.Train, d.Validation)
             {
                 GloVePath = d.GloVePath, Vocabulary = d.Vocabulary,
@@ -193,12 +197,15 @@ public static class Ablation
             };
             var experiment = Experiment.Create(config, sets);
             bool resume = Directory.Exists(Path.Combine(folder, "checkpoints", "last"));
+            // A half-trained run continues only with the config it started with (the trainer wrote it as config.json).
+            string started = Path.Combine(folder, "config.json");
+            if (resume && File.Exists(started) && File.ReadAllText(started) != experiment.Config.ToJson()) throw OtherConfig(folder);
             progress?.Report(new AblationProgress(i, plan.Count, label, null, resume ? "resuming" : "training"));
             var trained = experiment.Train(folder, new SynchronousProgress<TrainingProgress>(p => progress?.Report(new AblationProgress(i, plan.Count, label, p, "training"))),
                 resume, cancel: cancel);
             progress?.Report(new AblationProgress(i, plan.Count, label, null, "evaluating"));
             int steps = experiment.TrainingData.EpochBatches(0, config.Dataloader.BatchSize, seed).Count;
-            var result = Evaluate(trained, d.Test, method, positives, seed, folder, steps, options.SigmaBins);
+            var result = Evaluate(trained, d.Test, method, positives, seed, folder, steps, options.SigmaBins) with { Config = config.ToJson() };
             AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
             runs.Add(result);
         }
@@ -216,7 +223,12 @@ public static class Ablation
         return c with { Dataloader = c.Dataloader with { Positives = positives }, Train = c.Train with { Seed = seed } };
     }
 
-    static string Safe(string method) => method.Replace("+", "p");
+    /// <summary>The folder of one run: OUT/METHOD/POSITIVES/seed-S ('+' spelled 'p' in folder names: pcme++ -> pcmepp).</summary>
+    public static string RunFolder(string outputDirectory, string method, string positives, int seed) =>
+        Path.Combine(outputDirectory, method.Replace("+", "p"), positives, $"seed-{seed}");
+
+    static ConfigException OtherConfig(string folder) =>
+        new($"'{folder}' holds a run of another config (other --set values, data or options); use a new --out, or delete that folder to retrain it.");
 
     /// <summary>Evaluates one trained run on <paramref name="test"/>: metrics per natural scorer, and the sigma diagnostics.</summary>
     public static AblationRunResult Evaluate(TrainedModel model, ICrossModalDataset test, string method, string positives, int seed, string folder,

@@ -60,6 +60,22 @@ public class AblationTests
     }
 
     [Fact]
+    public void A_rerun_with_another_config_into_the_same_folder_is_refused_not_read_back()
+    {
+        string a = TempDir();
+        try
+        {
+            var one = Options(a) with { Methods = ["vse++"] };
+            Ablation.Run(one);
+            var other = one with { Config = one.Config.WithOverrides(["train.pretrain_epochs=1"]) };
+            var e = Assert.Throws<ConfigException>(() => Ablation.Run(other));
+            Assert.Contains(Ablation.RunFolder(a, "vse++", "same_image", 4), e.Message);
+            Assert.Single(Ablation.Run(one).Runs);   // the same config is read back
+        }
+        finally { if (Directory.Exists(a)) Directory.Delete(a, true); }
+    }
+
+    [Fact]
     public void Summary_and_paired_differences_are_mean_and_sd_over_seeds()
     {
         AblationRunResult R(string m, int seed, double rp) => new()
